@@ -1,0 +1,72 @@
+package io.digitstream.model;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.nd4j.linalg.api.ndarray.INDArray;
+
+/**
+ * Classifies batches of 28x28 digit images with a loaded model artifact.
+ *
+ * <p>{@link MultiLayerNetwork#output} is synchronized: one instance serves one thread at a time.
+ * Use {@link #copy()} to give each thread its own network.
+ */
+public final class DigitClassifier {
+
+    private final MultiLayerNetwork network;
+    private final ModelMetadata metadata;
+
+    public DigitClassifier(final MultiLayerNetwork network, final ModelMetadata metadata) {
+        this.network = network;
+        this.metadata = metadata;
+    }
+
+    /** Loads an artifact; see {@link ModelArtifact#resolve(Path)} for what {@code location} may be. */
+    public static DigitClassifier load(final Path location) {
+        final ModelArtifact artifact = ModelArtifact.load(location);
+        return new DigitClassifier(artifact.network(), artifact.metadata());
+    }
+
+    public String modelVersion() {
+        return metadata.version();
+    }
+
+    public ModelMetadata metadata() {
+        return metadata;
+    }
+
+    /** A classifier with its own copy of the network, for another thread. */
+    public DigitClassifier copy() {
+        return new DigitClassifier(network.clone(), metadata);
+    }
+
+    /** Class probabilities, one row per image, for images packed back to back in {@code pixels}. */
+    public INDArray probabilities(final byte[] pixels, final int offset, final int count) {
+        return network.output(DigitImages.toFeatures(pixels, offset, count), false);
+    }
+
+    /** Classifies images of {@link DigitNetwork#PIXELS} bytes each, in one forward pass. */
+    public List<Classification> classify(final List<byte[]> images) {
+        if (images.isEmpty()) {
+            return List.of();
+        }
+        final INDArray output = network.output(DigitImages.toFeatures(images), false);
+        final List<Classification> results = new ArrayList<>(images.size());
+        for (int i = 0; i < images.size(); i++) {
+            results.add(toClassification(output.getRow(i).toDoubleVector()));
+        }
+        return results;
+    }
+
+    static Classification toClassification(final double[] probabilities) {
+        int best = 0;
+        for (int digit = 1; digit < probabilities.length; digit++) {
+            if (probabilities[digit] > probabilities[best]) {
+                best = digit;
+            }
+        }
+        return new Classification(best, probabilities[best], probabilities);
+    }
+}

@@ -1,0 +1,50 @@
+package io.digitstream.model;
+
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+
+/**
+ * The single image preprocessing path, shared by training, evaluation and serving: 28x28 grayscale
+ * pixels 0-255 (row-major, white digit on black as in MNIST) become NCHW floats in [0, 1].
+ */
+public final class DigitImages {
+
+    private static final float MAX_PIXEL = 255f;
+
+    private DigitImages() {
+    }
+
+    /**
+     * Features for {@code count} images stored back to back in {@code pixels} from {@code offset}
+     * image onwards.
+     */
+    public static INDArray toFeatures(final byte[] pixels, final int offset, final int count) {
+        final int pixelsPerImage = DigitNetwork.PIXELS;
+        if (pixels.length < (long) (offset + count) * pixelsPerImage) {
+            throw new IllegalArgumentException("need " + (offset + count) * pixelsPerImage
+                    + " pixels for images " + offset + ".." + (offset + count) + ", have " + pixels.length);
+        }
+        final float[] scaled = new float[count * pixelsPerImage];
+        final int start = offset * pixelsPerImage;
+        for (int i = 0; i < scaled.length; i++) {
+            scaled[i] = (pixels[start + i] & 0xFF) / MAX_PIXEL;
+        }
+        return Nd4j.create(scaled, new long[] {count, 1, DigitNetwork.IMAGE_SIDE, DigitNetwork.IMAGE_SIDE},
+                DataType.FLOAT);
+    }
+
+    /** Features for a list of separate images, each of {@link DigitNetwork#PIXELS} bytes. */
+    public static INDArray toFeatures(final java.util.List<byte[]> images) {
+        final byte[] packed = new byte[images.size() * DigitNetwork.PIXELS];
+        for (int i = 0; i < images.size(); i++) {
+            final byte[] image = images.get(i);
+            if (image.length != DigitNetwork.PIXELS) {
+                throw new IllegalArgumentException("image " + i + " has " + image.length
+                        + " pixels, expected " + DigitNetwork.PIXELS + " (28x28)");
+            }
+            System.arraycopy(image, 0, packed, i * DigitNetwork.PIXELS, DigitNetwork.PIXELS);
+        }
+        return toFeatures(packed, 0, images.size());
+    }
+}
