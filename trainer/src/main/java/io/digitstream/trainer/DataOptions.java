@@ -4,6 +4,8 @@ import java.nio.file.Path;
 import java.util.List;
 
 import picocli.CommandLine.Option;
+import io.digitstream.model.mnist.MnistData;
+import io.digitstream.model.mnist.MnistLocator;
 
 /** Where the commands find MNIST. */
 final class DataOptions {
@@ -21,8 +23,8 @@ final class DataOptions {
     boolean offline;
 
     MnistData load() {
-        final MnistLocator locator = new MnistLocator(dataDir, cacheDir,
-                offline ? List.of() : MnistLocator.DEFAULT_MIRRORS, !offline);
+        final MnistLocator locator = offline ? new MnistLocator(dataDir, cacheDir, List.of(), false)
+                : MnistLocator.withDefaults(dataDir, cacheDir);
         return locator.locate().read();
     }
 }

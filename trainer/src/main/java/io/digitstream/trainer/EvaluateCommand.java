@@ -13,6 +13,7 @@ import picocli.CommandLine.Model.CommandSpec;
 
 import io.digitstream.model.DigitClassifier;
 import io.digitstream.model.ModelArtifact;
+import io.digitstream.model.mnist.MnistData;
 
 /** {@code trainer evaluate}: re-evaluates any model artifact on the MNIST test set. */
 @Command(name = "evaluate", mixinStandardHelpOptions = true, sortOptions = false,

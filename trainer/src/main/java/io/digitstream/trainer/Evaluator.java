@@ -7,6 +7,7 @@ import org.nd4j.linalg.factory.Nd4j;
 
 import io.digitstream.model.DigitClassifier;
 import io.digitstream.model.DigitNetwork;
+import io.digitstream.model.mnist.MnistDataset;
 
 /** Runs a classifier over a labelled dataset in batches. */
 public final class Evaluator {

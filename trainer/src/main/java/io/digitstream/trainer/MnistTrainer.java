@@ -14,6 +14,7 @@ import org.slf4j.LoggerFactory;
 import io.digitstream.model.DigitClassifier;
 import io.digitstream.model.DigitImages;
 import io.digitstream.model.DigitNetwork;
+import io.digitstream.model.mnist.MnistDataset;
 
 /**
  * Trains the seed CNN with the seed's Keras callbacks done by hand, one epoch at a time:

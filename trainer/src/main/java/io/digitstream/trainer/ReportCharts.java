@@ -22,6 +22,7 @@ import org.knowm.xchart.XYChartBuilder;
 import org.knowm.xchart.style.markers.SeriesMarkers;
 
 import io.digitstream.model.DigitNetwork;
+import io.digitstream.model.mnist.MnistDataset;
 
 /** The PNG charts of a report. Needs {@code java.awt.headless=true} on machines without a display. */
 final class ReportCharts {

@@ -7,6 +7,7 @@ import java.util.List;
 import java.util.Locale;
 
 import io.digitstream.model.Json;
+import io.digitstream.model.mnist.MnistDataset;
 
 /** Writes a report directory: report.json, report.txt, history.json and the PNG charts. */
 final class ReportWriter {

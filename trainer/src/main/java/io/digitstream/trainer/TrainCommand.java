@@ -22,6 +22,7 @@ import io.digitstream.model.DigitClassifier;
 import io.digitstream.model.Json;
 import io.digitstream.model.ModelArtifact;
 import io.digitstream.model.ModelMetadata;
+import io.digitstream.model.mnist.MnistData;
 
 /** {@code trainer train}: trains, evaluates on the test set and writes a versioned artifact with its report. */
 @Command(name = "train", mixinStandardHelpOptions = true, sortOptions = false,

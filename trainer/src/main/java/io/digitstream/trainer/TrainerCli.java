@@ -7,6 +7,8 @@ import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
 import io.digitstream.model.ModelArtifactException;
+import io.digitstream.model.mnist.IdxFormatException;
+import io.digitstream.model.mnist.MnistUnavailableException;
 
 /** The {@code trainer} command line: {@code train} and {@code evaluate}. */
 @Command(name = "trainer", mixinStandardHelpOptions = true, version = "trainer 0.1.0",

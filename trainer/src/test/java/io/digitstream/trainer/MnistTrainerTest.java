@@ -6,6 +6,8 @@ import org.junit.jupiter.api.Test;
 
 import io.digitstream.model.DigitClassifier;
 import io.digitstream.model.NativeBackend;
+import io.digitstream.model.mnist.MnistData;
+import io.digitstream.model.mnist.MnistDataset;
 
 class MnistTrainerTest {
 

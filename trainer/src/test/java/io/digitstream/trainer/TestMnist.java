@@ -2,6 +2,9 @@ package io.digitstream.trainer;
 
 import java.nio.file.Path;
 
+import io.digitstream.model.mnist.MnistData;
+import io.digitstream.model.mnist.MnistLocator;
+
 /** Real MNIST for tests, through the same chain users get, cached in the repository's data/ directory. */
 final class TestMnist {
 
@@ -14,12 +17,8 @@ final class TestMnist {
 
     static synchronized MnistData data() {
         if (data == null) {
-            data = located().read();
+            data = MnistLocator.withDefaults(null, CACHE_DIR).locate().read();
         }
         return data;
-    }
-
-    static synchronized MnistLocator.Located located() {
-        return new MnistLocator(null, CACHE_DIR, MnistLocator.DEFAULT_MIRRORS, true).locate();
     }
 }

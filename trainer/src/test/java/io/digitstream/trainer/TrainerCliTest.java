@@ -18,6 +18,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import io.digitstream.model.Json;
 import io.digitstream.model.ModelArtifact;
 import io.digitstream.model.ModelMetadata;
+import io.digitstream.model.mnist.MnistFile;
 
 class TrainerCliTest {
 

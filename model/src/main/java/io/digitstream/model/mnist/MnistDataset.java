@@ -1,4 +1,4 @@
-package io.digitstream.trainer;
+package io.digitstream.model.mnist;
 
 import java.io.DataInputStream;
 import java.io.EOFException;
@@ -20,8 +20,8 @@ import io.digitstream.model.DigitNetwork;
  */
 public record MnistDataset(byte[] pixels, byte[] labels, int count) {
 
-    static final int IMAGES_MAGIC = 0x00000803;
-    static final int LABELS_MAGIC = 0x00000801;
+    public static final int IMAGES_MAGIC = 0x00000803;
+    public static final int LABELS_MAGIC = 0x00000801;
 
     public MnistDataset {
         if (pixels.length != (long) count * DigitNetwork.PIXELS || labels.length != count) {

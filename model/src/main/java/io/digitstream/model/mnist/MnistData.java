@@ -1,4 +1,4 @@
-package io.digitstream.trainer;
+package io.digitstream.model.mnist;
 
 import java.util.Map;
 

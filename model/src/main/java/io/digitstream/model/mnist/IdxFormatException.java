@@ -1,4 +1,4 @@
-package io.digitstream.trainer;
+package io.digitstream.model.mnist;
 
 /** An IDX file that is not what MNIST needs; the message names the file and the fault. */
 public class IdxFormatException extends RuntimeException {

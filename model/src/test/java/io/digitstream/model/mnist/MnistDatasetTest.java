@@ -1,4 +1,4 @@
-package io.digitstream.trainer;
+package io.digitstream.model.mnist;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;

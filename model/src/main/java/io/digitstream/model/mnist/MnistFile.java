@@ -1,4 +1,4 @@
-package io.digitstream.trainer;
+package io.digitstream.model.mnist;
 
 /** The four standard MNIST IDX files and the SHA-256 of their uncompressed bytes. */
 public enum MnistFile {

@@ -1,4 +1,4 @@
-package io.digitstream.trainer;
+package io.digitstream.model.mnist;
 
 /** No source could supply verified MNIST files; the message lists every attempt. */
 public class MnistUnavailableException extends RuntimeException {

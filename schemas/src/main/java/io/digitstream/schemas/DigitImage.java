@@ -1,0 +1,30 @@
+package io.digitstream.schemas;
+
+import com.fasterxml.jackson.annotation.JsonInclude;
+
+/**
+ * A handwritten digit to classify (schemas/json/digit-image.schema.json). Exactly one of
+ * {@code pixels}, {@code pixelsBase64} and {@code png} carries the image.
+ *
+ * @param id           unique image id, also the record key
+ * @param pixels       784 grey levels 0-255, row-major 28x28, ink high
+ * @param pixelsBase64 the same 784 bytes, base64
+ * @param png          a base64 PNG of any size
+ * @param label        the true digit, when known
+ * @param timestamp    event time in epoch milliseconds, or null for the record's timestamp
+ * @param source       who produced it
+ */
+@JsonInclude(JsonInclude.Include.NON_NULL)
+public record DigitImage(String id, int[] pixels, String pixelsBase64, String png, Integer label, Long timestamp,
+        String source) {
+
+    public static DigitImage ofPixels(final String id, final int[] pixels, final Integer label, final Long timestamp,
+            final String source) {
+        return new DigitImage(id, pixels, null, null, label, timestamp, source);
+    }
+
+    public static DigitImage ofPng(final String id, final String pngBase64, final Integer label, final Long timestamp,
+            final String source) {
+        return new DigitImage(id, null, null, pngBase64, label, timestamp, source);
+    }
+}
