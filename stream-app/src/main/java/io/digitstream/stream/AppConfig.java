@@ -1,0 +1,170 @@
+package io.digitstream.stream;
+
+import java.io.IOException;
+import java.io.Reader;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Properties;
+import java.util.Set;
+
+import org.apache.kafka.streams.StreamsConfig;
+
+/**
+ * The stream app's configuration, from a properties file, environment variables and command-line
+ * flags: a flag overrides the environment, which overrides the file, which overrides the defaults.
+ * Environment variables are the keys in capitals with {@code _} for {@code .} behind the prefix
+ * {@value #ENV_PREFIX} ({@code DIGITS_INFERENCE_BATCH_SIZE} is {@code inference.batch.size}).
+ * Every key that is not one of the app's own ({@link #APP_KEYS}) goes to Kafka Streams and its
+ * clients unchanged, security settings included.
+ *
+ * @param bootstrapServers the Kafka cluster, or empty to start the embedded broker
+ * @param brokerDir        data directory of the embedded broker
+ * @param model            model artifact, or a models directory holding LATEST
+ * @param httpPort         port of the metrics, health and dashboard endpoints (0: any free port)
+ * @param partitions       partitions of the topics the app creates when missing
+ * @param replicationFactor replication factor of those topics and of the internal ones
+ * @param topology         the topology's settings
+ * @param kafka            every other key, for Kafka Streams and its clients
+ */
+public record AppConfig(String bootstrapServers, Path brokerDir, Path model, int httpPort, int partitions,
+        short replicationFactor, TopologySettings topology, Map<String, String> kafka) {
+
+    public static final String ENV_PREFIX = "DIGITS_";
+
+    public static final String BOOTSTRAP_SERVERS = "bootstrap.servers";
+    public static final String BROKER_DIR = "embedded.broker.dir";
+    public static final String MODEL = "model.path";
+    public static final String HTTP_PORT = "http.port";
+    public static final String PARTITIONS = "topic.partitions";
+    public static final String REPLICATION_FACTOR = "topic.replication.factor";
+    public static final String BATCH_SIZE = "inference.batch.size";
+    public static final String BATCH_WAIT_MS = "inference.batch.wait.ms";
+    public static final String LABEL_JOIN_WINDOW_MS = "label.join.window.ms";
+    public static final String ACCURACY_WINDOW_MS = "accuracy.window.ms";
+    public static final String ACCURACY_ADVANCE_MS = "accuracy.advance.ms";
+    public static final String ACCURACY_GRACE_MS = "accuracy.grace.ms";
+    public static final String IMAGE_MAX_BYTES = "image.max.bytes";
+
+    /** The defaults: measured where it matters (see docs/benchmarks.md). */
+    public static final Map<String, String> DEFAULTS = Map.ofEntries(
+            Map.entry(BOOTSTRAP_SERVERS, ""),
+            Map.entry(BROKER_DIR, "data/kafka"),
+            Map.entry(MODEL, "models"),
+            Map.entry(HTTP_PORT, "8080"),
+            Map.entry(PARTITIONS, "2"),
+            Map.entry(REPLICATION_FACTOR, "1"),
+            Map.entry(BATCH_SIZE, "128"),
+            Map.entry(BATCH_WAIT_MS, "20"),
+            Map.entry(LABEL_JOIN_WINDOW_MS, "300000"),
+            Map.entry(ACCURACY_WINDOW_MS, "300000"),
+            Map.entry(ACCURACY_ADVANCE_MS, "60000"),
+            Map.entry(IMAGE_MAX_BYTES, "1048576"));
+
+    public static final Set<String> APP_KEYS = Set.of(BROKER_DIR, MODEL, HTTP_PORT, PARTITIONS, REPLICATION_FACTOR,
+            BATCH_SIZE, BATCH_WAIT_MS, LABEL_JOIN_WINDOW_MS, ACCURACY_WINDOW_MS, ACCURACY_ADVANCE_MS,
+            ACCURACY_GRACE_MS, IMAGE_MAX_BYTES);
+
+    /**
+     * @param file  a properties file, or null
+     * @param env   the environment (System.getenv())
+     * @param flags settings from the command line
+     */
+    public static AppConfig load(final Path file, final Map<String, String> env, final Map<String, String> flags) {
+        final Map<String, String> merged = new LinkedHashMap<>(DEFAULTS);
+        if (file != null) {
+            merged.putAll(readFile(file));
+        }
+        env.forEach((name, value) -> {
+            if (name.startsWith(ENV_PREFIX) && name.length() > ENV_PREFIX.length()) {
+                merged.put(name.substring(ENV_PREFIX.length()).toLowerCase(Locale.ROOT).replace('_', '.'), value);
+            }
+        });
+        merged.putAll(flags);
+        return from(merged);
+    }
+
+    static AppConfig from(final Map<String, String> settings) {
+        final long joinWindow = positiveLong(settings, LABEL_JOIN_WINDOW_MS);
+        final TopologySettings topology = new TopologySettings(
+                (int) positiveLong(settings, BATCH_SIZE),
+                Duration.ofMillis(positiveLong(settings, BATCH_WAIT_MS)),
+                Duration.ofMillis(joinWindow),
+                Duration.ofMillis(positiveLong(settings, ACCURACY_WINDOW_MS)),
+                Duration.ofMillis(positiveLong(settings, ACCURACY_ADVANCE_MS)),
+                // Late labels keep their image's event time: the windows must wait as long as the join.
+                Duration.ofMillis(settings.containsKey(ACCURACY_GRACE_MS)
+                        ? nonNegativeLong(settings, ACCURACY_GRACE_MS) : joinWindow),
+                (int) positiveLong(settings, IMAGE_MAX_BYTES));
+        final Map<String, String> kafka = new LinkedHashMap<>();
+        settings.forEach((key, value) -> {
+            if (!APP_KEYS.contains(key) && !key.equals(BOOTSTRAP_SERVERS)) {
+                kafka.put(key, value);
+            }
+        });
+        final long replication = positiveLong(settings, REPLICATION_FACTOR);
+        return new AppConfig(settings.get(BOOTSTRAP_SERVERS).strip(), Path.of(settings.get(BROKER_DIR)),
+                Path.of(settings.get(MODEL)), (int) nonNegativeLong(settings, HTTP_PORT),
+                (int) positiveLong(settings, PARTITIONS), (short) replication, topology, Map.copyOf(kafka));
+    }
+
+    public boolean embeddedBroker() {
+        return bootstrapServers.isEmpty();
+    }
+
+    public AppConfig withBootstrapServers(final String servers) {
+        return new AppConfig(servers, brokerDir, model, httpPort, partitions, replicationFactor, topology, kafka);
+    }
+
+    /** Kafka Streams properties: this app's defaults under everything the user set. */
+    public Properties streamsProperties() {
+        final Properties props = new Properties();
+        props.putAll(kafka);
+        props.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
+        props.putIfAbsent(StreamsConfig.APPLICATION_ID_CONFIG, "digit-stream");
+        props.putIfAbsent(StreamsConfig.PROCESSING_GUARANTEE_CONFIG, StreamsConfig.EXACTLY_ONCE_V2);
+        props.putIfAbsent(StreamsConfig.REPLICATION_FACTOR_CONFIG, Short.toString(replicationFactor));
+        // One stream thread: the model's forward pass already uses every core through OpenMP.
+        props.putIfAbsent(StreamsConfig.NUM_STREAM_THREADS_CONFIG, "1");
+        // The default 16 KB producer batch holds about five images.
+        props.putIfAbsent(StreamsConfig.producerPrefix("batch.size"), "262144");
+        props.putIfAbsent(StreamsConfig.producerPrefix("linger.ms"), "5");
+        return props;
+    }
+
+    private static Map<String, String> readFile(final Path file) {
+        final Properties props = new Properties();
+        try (Reader reader = Files.newBufferedReader(file)) {
+            props.load(reader);
+        } catch (final IOException e) {
+            throw new IllegalArgumentException("cannot read config file " + file + ": " + e.getMessage(), e);
+        }
+        final Map<String, String> values = new LinkedHashMap<>();
+        props.stringPropertyNames().forEach(name -> values.put(name, props.getProperty(name).strip()));
+        return values;
+    }
+
+    private static long positiveLong(final Map<String, String> settings, final String key) {
+        final long value = nonNegativeLong(settings, key);
+        if (value == 0) {
+            throw new IllegalArgumentException(key + " must be positive, got 0");
+        }
+        return value;
+    }
+
+    private static long nonNegativeLong(final Map<String, String> settings, final String key) {
+        final String text = settings.get(key);
+        try {
+            final long value = Long.parseLong(text.strip());
+            if (value < 0) {
+                throw new IllegalArgumentException(key + " must not be negative, got " + value);
+            }
+            return value;
+        } catch (final NumberFormatException e) {
+            throw new IllegalArgumentException(key + " must be a whole number, got '" + text + "'", e);
+        }
+    }
+}

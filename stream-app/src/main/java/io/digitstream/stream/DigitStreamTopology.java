@@ -1,0 +1,119 @@
+package io.digitstream.stream;
+
+import java.util.List;
+
+import org.apache.kafka.common.serialization.Serde;
+import org.apache.kafka.common.serialization.Serdes;
+import org.apache.kafka.common.utils.Bytes;
+import org.apache.kafka.streams.KeyValue;
+import org.apache.kafka.streams.StreamsBuilder;
+import org.apache.kafka.streams.Topology;
+import org.apache.kafka.streams.kstream.Consumed;
+import org.apache.kafka.streams.kstream.Grouped;
+import org.apache.kafka.streams.kstream.KStream;
+import org.apache.kafka.streams.kstream.Materialized;
+import org.apache.kafka.streams.kstream.Named;
+import org.apache.kafka.streams.kstream.Produced;
+import org.apache.kafka.streams.kstream.TimeWindows;
+import org.apache.kafka.streams.processor.api.ContextualProcessor;
+import org.apache.kafka.streams.processor.api.Record;
+import org.apache.kafka.streams.state.KeyValueStore;
+import org.apache.kafka.streams.state.StoreBuilder;
+import org.apache.kafka.streams.state.Stores;
+import org.apache.kafka.streams.state.WindowStore;
+
+import io.digitstream.schemas.ClassAccuracy;
+import io.digitstream.schemas.DigitImage;
+import io.digitstream.schemas.DigitLabel;
+import io.digitstream.schemas.JsonSerde;
+import io.digitstream.schemas.Prediction;
+import io.digitstream.schemas.Topics;
+
+/**
+ * The whole streaming pipeline, in one place:
+ *
+ * <pre>
+ * digits.images -> decode-image -> classify (micro-batches) -> digits.predictions
+ *                                        |
+ * digits.labels -> label-join <----------+ -> by-true-class -> accuracy windows -> digits.accuracy
+ * </pre>
+ *
+ * Anything that cannot be read or decoded goes to digits.dlq through {@link DeadLetters}.
+ */
+public final class DigitStreamTopology {
+
+    public static final String DECODE_STAGE = "decode-image";
+    public static final String CLASSIFY_STAGE = "classify";
+    public static final String LABEL_JOIN_STAGE = "label-join";
+    public static final String ACCURACY_STORE = "accuracy-by-class";
+
+    private static final Serde<String> KEYS = Serdes.String();
+
+    private DigitStreamTopology() {
+    }
+
+    public static Topology buildTopology(final StreamsBuilder builder, final TopologySettings settings,
+            final ClassifierPool classifiers, final StreamMetrics metrics) {
+        final KStream<String, DecodedImage> images = builder
+                .stream(Topics.IMAGES, Consumed.with(KEYS,
+                        JsonSerde.serdeFor(DigitImage.class).withMaxBytes(settings.maxImageBytes())).withName("images"))
+                .process(DecodeStage::new, Named.as(DECODE_STAGE));
+
+        builder.addStateStore(logged(Stores.keyValueStoreBuilder(
+                Stores.inMemoryKeyValueStore(BatchingClassifier.BUFFER_STORE), Serdes.Long(),
+                JsonSerde.serdeFor(DecodedImage.class))));
+        final KStream<String, Prediction> predictions = images.process(
+                () -> new BatchingClassifier(classifiers, settings, metrics), Named.as(CLASSIFY_STAGE),
+                BatchingClassifier.BUFFER_STORE);
+        predictions.to(Topics.PREDICTIONS, Produced.with(KEYS, JsonSerde.serdeFor(Prediction.class))
+                .withName("predictions-out"));
+
+        builder.addStateStore(logged(Stores.keyValueStoreBuilder(
+                Stores.inMemoryKeyValueStore(LabelJoiner.AWAITING_LABEL_STORE), KEYS,
+                JsonSerde.serdeFor(Prediction.class))));
+        builder.addStateStore(logged(Stores.keyValueStoreBuilder(
+                Stores.inMemoryKeyValueStore(LabelJoiner.AWAITING_PREDICTION_STORE), KEYS,
+                JsonSerde.serdeFor(PendingLabel.class))));
+        final KStream<String, JoinInput> labels = builder
+                .stream(Topics.LABELS, Consumed.with(KEYS, JsonSerde.serdeFor(DigitLabel.class)).withName("labels"))
+                .mapValues(JoinInput::of, Named.as("late-labels"));
+        final KStream<String, LabeledPrediction> labelled = predictions
+                .mapValues(JoinInput::of, Named.as("predictions-to-join"))
+                .merge(labels, Named.as("predictions-and-labels"))
+                .process(() -> new LabelJoiner(settings.labelJoinWindow(), metrics), Named.as(LABEL_JOIN_STAGE),
+                        LabelJoiner.AWAITING_LABEL_STORE, LabelJoiner.AWAITING_PREDICTION_STORE);
+
+        labelled
+                .flatMap((id, prediction) -> List.of(
+                        KeyValue.pair(Integer.toString(prediction.label()), prediction),
+                        KeyValue.pair(ClassAccuracy.ALL_CLASSES, prediction)), Named.as("by-true-class"))
+                .groupByKey(Grouped.with(ACCURACY_STORE, KEYS, JsonSerde.serdeFor(LabeledPrediction.class)))
+                .windowedBy(TimeWindows.ofSizeAndGrace(settings.accuracyWindow(), settings.accuracyGrace())
+                        .advanceBy(settings.accuracyAdvance()))
+                .aggregate(AccuracyTally::new, (trueClass, prediction, tally) -> tally.updateFrom(prediction),
+                        Named.as("accuracy"),
+                        Materialized.<String, AccuracyTally, WindowStore<Bytes, byte[]>>as(ACCURACY_STORE)
+                                .withKeySerde(KEYS).withValueSerde(JsonSerde.serdeFor(AccuracyTally.class)))
+                .toStream(Named.as("accuracy-updates"))
+                .map((window, tally) -> KeyValue.pair(window.key(), tally.toRecord(window.key(), window.window())),
+                        Named.as("accuracy-rows"))
+                .peek((trueClass, row) -> metrics.accuracy(row), Named.as("accuracy-metrics"))
+                .to(Topics.ACCURACY, Produced.with(KEYS, JsonSerde.serdeFor(ClassAccuracy.class)).withName("accuracy-out"));
+        return builder.build();
+    }
+
+    private static <S extends org.apache.kafka.streams.processor.StateStore> StoreBuilder<S> logged(
+            final StoreBuilder<S> store) {
+        return store.withLoggingEnabled(java.util.Map.of()).withCachingDisabled();
+    }
+
+    /** Decodes each image event, keyed by its id from here on; failures reach the dead-letter topic. */
+    static final class DecodeStage extends ContextualProcessor<String, DigitImage, String, DecodedImage> {
+
+        @Override
+        public void process(final Record<String, DigitImage> record) {
+            final DecodedImage image = ImageDecoder.decode(record.key(), record.value(), record.timestamp());
+            context().forward(record.withKey(image.id()).withValue(image).withTimestamp(image.eventTime()));
+        }
+    }
+}

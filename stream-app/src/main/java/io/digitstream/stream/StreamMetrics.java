@@ -1,0 +1,130 @@
+package io.digitstream.stream;
+
+import java.time.Duration;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
+
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.DistributionSummary;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
+
+import io.digitstream.model.DigitNetwork;
+import io.digitstream.schemas.ClassAccuracy;
+
+/** The application's own metrics, named {@code digits_*} in Prometheus. */
+public final class StreamMetrics {
+
+    private final MeterRegistry registry;
+    private final Counter imagesIn;
+    private final Counter[] predictionsPerDigit = new Counter[DigitNetwork.CLASSES];
+    private final DistributionSummary batchSize;
+    private final Timer inferenceTime;
+    private final Timer endToEndLatency;
+    private final DistributionSummary confidence;
+    private final Map<String, AtomicReference<Double>> accuracyPerClass = new ConcurrentHashMap<>();
+    private final Map<String, Long> latestWindowPerClass = new ConcurrentHashMap<>();
+    /** Pending join entries per task: [predictions awaiting a label, labels awaiting a prediction]. */
+    private final Map<String, long[]> pendingByTask = new ConcurrentHashMap<>();
+    private final Counter labelsUnmatched;
+    private final Counter predictionsNeverLabelled;
+    private final AtomicReference<String> modelVersion = new AtomicReference<>("none");
+
+    public StreamMetrics(final MeterRegistry registry) {
+        this.registry = registry;
+        imagesIn = Counter.builder("digits.images.in").description("Image events decoded and queued for inference")
+                .register(registry);
+        for (int digit = 0; digit < DigitNetwork.CLASSES; digit++) {
+            predictionsPerDigit[digit] = Counter.builder("digits.predictions").tag("digit", Integer.toString(digit))
+                    .description("Predictions made, by predicted digit").register(registry);
+        }
+        batchSize = DistributionSummary.builder("digits.inference.batch.size")
+                .description("Images per forward pass").serviceLevelObjectives(1, 8, 32, 64, 128, 256, 512)
+                .register(registry);
+        inferenceTime = Timer.builder("digits.inference.time").description("Time of one batched forward pass")
+                .publishPercentileHistogram().minimumExpectedValue(Duration.ofMillis(1))
+                .maximumExpectedValue(Duration.ofSeconds(2)).register(registry);
+        endToEndLatency = Timer.builder("digits.latency")
+                .description("From an image's event time to its prediction")
+                .publishPercentileHistogram().minimumExpectedValue(Duration.ofMillis(1))
+                .maximumExpectedValue(Duration.ofSeconds(30)).register(registry);
+        confidence = DistributionSummary.builder("digits.prediction.confidence")
+                .description("Probability of the predicted digit")
+                .serviceLevelObjectives(0.5, 0.8, 0.9, 0.95, 0.99, 0.999).register(registry);
+        Gauge.builder("digits.labels.awaiting.prediction", () -> pendingTotal(1))
+                .description("Late labels held until their prediction arrives").register(registry);
+        Gauge.builder("digits.predictions.awaiting.label", () -> pendingTotal(0))
+                .description("Unlabelled predictions held for a late label").register(registry);
+        labelsUnmatched = Counter.builder("digits.labels.unmatched")
+                .description("Labels whose prediction did not arrive within the join window").register(registry);
+        predictionsNeverLabelled = Counter.builder("digits.predictions.unlabelled")
+                .description("Predictions whose label did not arrive within the join window").register(registry);
+    }
+
+    /** Records the serving model's version as an info-style gauge {@code digits_model_version_info{version=...}}. */
+    public void modelVersion(final String version) {
+        if (modelVersion.getAndSet(version).equals(version)) {
+            return;
+        }
+        Gauge.builder("digits.model.version.info", () -> 1).tag("version", version)
+                .description("The version of the model serving predictions").register(registry);
+    }
+
+    public void imageIn() {
+        imagesIn.increment();
+    }
+
+    public void batch(final int size, final long nanos) {
+        batchSize.record(size);
+        inferenceTime.record(nanos, TimeUnit.NANOSECONDS);
+    }
+
+    public void prediction(final int digit, final double probability, final long latencyMillis) {
+        predictionsPerDigit[digit].increment();
+        confidence.record(probability);
+        endToEndLatency.record(Math.max(0, latencyMillis), TimeUnit.MILLISECONDS);
+    }
+
+    public void deadLetter(final String reason) {
+        Counter.builder("digits.dead.letters").tag("reason", reason)
+                .description("Records sent to the dead-letter topic, by reason").register(registry).increment();
+    }
+
+    public void pending(final String task, final long predictionsAwaitingLabel, final long labelsAwaitingPrediction) {
+        pendingByTask.put(task, new long[] {predictionsAwaitingLabel, labelsAwaitingPrediction});
+    }
+
+    private double pendingTotal(final int index) {
+        return pendingByTask.values().stream().mapToLong(counts -> counts[index]).sum();
+    }
+
+    public void labelUnmatched() {
+        labelsUnmatched.increment();
+    }
+
+    public void predictionNeverLabelled() {
+        predictionsNeverLabelled.increment();
+    }
+
+    /** Keeps the accuracy of the newest window of each class as {@code digits_accuracy{class=...}}. */
+    public void accuracy(final ClassAccuracy row) {
+        final Long latest = latestWindowPerClass.merge(row.trueClass(), row.windowStart(), Math::max);
+        if (latest != row.windowStart()) {
+            return;
+        }
+        accuracyPerClass.computeIfAbsent(row.trueClass(), trueClass -> {
+            final AtomicReference<Double> value = new AtomicReference<>(Double.NaN);
+            Gauge.builder("digits.accuracy", value, AtomicReference::get).tag("class", trueClass)
+                    .description("Accuracy in the newest window, by true class (all = every class)")
+                    .register(registry);
+            return value;
+        }).set(row.accuracy());
+    }
+
+    public MeterRegistry registry() {
+        return registry;
+    }
+}

@@ -1,0 +1,140 @@
+package io.digitstream.stream;
+
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.Properties;
+import java.util.concurrent.atomic.AtomicInteger;
+
+import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.streams.KafkaStreams;
+import org.apache.kafka.streams.StreamsBuilder;
+import org.apache.kafka.streams.StreamsConfig;
+import org.apache.kafka.streams.Topology;
+import org.apache.kafka.streams.errors.StreamsUncaughtExceptionHandler;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import io.micrometer.core.instrument.binder.jvm.JvmGcMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;
+import io.micrometer.core.instrument.binder.kafka.KafkaStreamsMetrics;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+
+import io.digitstream.model.DigitClassifier;
+import io.digitstream.schemas.Topics;
+
+/**
+ * The running stream app: the embedded broker when no cluster is configured, the topics, the model,
+ * the topology on Kafka Streams and the HTTP endpoints. {@link #close()} stops them in reverse order.
+ */
+public final class StreamService implements AutoCloseable {
+
+    /** A crashed stream thread is replaced this many times before the app gives up. */
+    static final int MAX_THREAD_REPLACEMENTS = 3;
+    private static final Duration CLOSE_TIMEOUT = Duration.ofSeconds(30);
+    private static final Logger log = LoggerFactory.getLogger(StreamService.class);
+
+    private final EmbeddedKafkaBroker broker;
+    private final KafkaStreams streams;
+    private final HttpEndpoints http;
+    private final String bootstrapServers;
+    private final JvmGcMetrics gcMetrics;
+
+    private StreamService(final EmbeddedKafkaBroker broker, final KafkaStreams streams, final HttpEndpoints http,
+            final String bootstrapServers, final JvmGcMetrics gcMetrics) {
+        this.broker = broker;
+        this.streams = streams;
+        this.http = http;
+        this.bootstrapServers = bootstrapServers;
+        this.gcMetrics = gcMetrics;
+    }
+
+    /** Dead-letter settings for Kafka Streams: the built-in DLQ topic and {@link DeadLetters} as both handlers. */
+    public static Map<String, Object> errorHandling(final StreamMetrics metrics) {
+        final Map<String, Object> props = new HashMap<>();
+        props.put(StreamsConfig.ERRORS_DEAD_LETTER_QUEUE_TOPIC_NAME_CONFIG, Topics.DEAD_LETTERS);
+        props.put(StreamsConfig.PROCESSING_EXCEPTION_HANDLER_CLASS_CONFIG, DeadLetters.class.getName());
+        props.put(StreamsConfig.DESERIALIZATION_EXCEPTION_HANDLER_CLASS_CONFIG, DeadLetters.class.getName());
+        props.put(DeadLetters.METRICS_CONFIG, metrics);
+        return props;
+    }
+
+    public static StreamService start(final AppConfig requested) {
+        final DigitClassifier classifier = DigitClassifier.load(requested.model());
+        EmbeddedKafkaBroker broker = null;
+        AppConfig config = requested;
+        if (config.embeddedBroker()) {
+            broker = EmbeddedKafkaBroker.start(config.brokerDir());
+            config = config.withBootstrapServers(broker.bootstrapServers());
+        }
+        try {
+            final Properties props = config.streamsProperties();
+            final Map<String, Object> adminConfig = new HashMap<>();
+            config.kafka().forEach((key, value) -> {
+                if (AdminClientConfig.configNames().contains(key)) {
+                    adminConfig.put(key, value);
+                }
+            });
+            adminConfig.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, config.bootstrapServers());
+            TopicSetup.ensureTopics(adminConfig, config.partitions(), config.replicationFactor());
+
+            final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+            new JvmMemoryMetrics().bindTo(registry);
+            final JvmGcMetrics gcMetrics = new JvmGcMetrics();
+            gcMetrics.bindTo(registry);
+            final StreamMetrics metrics = new StreamMetrics(registry);
+            metrics.modelVersion(classifier.modelVersion());
+            props.putAll(errorHandling(metrics));
+            final Topology topology = DigitStreamTopology.buildTopology(new StreamsBuilder(), config.topology(),
+                    new ClassifierPool(classifier), metrics);
+            log.debug("Topology:\n{}", topology.describe());
+            final KafkaStreams streams = new KafkaStreams(topology, props);
+            new KafkaStreamsMetrics(streams).bindTo(registry);
+            final AtomicInteger replacements = new AtomicInteger();
+            streams.setUncaughtExceptionHandler(exception -> {
+                if (replacements.incrementAndGet() <= MAX_THREAD_REPLACEMENTS) {
+                    log.error("Stream thread failed; replacing it ({} of {})", replacements.get(),
+                            MAX_THREAD_REPLACEMENTS, exception);
+                    return StreamsUncaughtExceptionHandler.StreamThreadExceptionResponse.REPLACE_THREAD;
+                }
+                log.error("Stream thread failed again; shutting down", exception);
+                return StreamsUncaughtExceptionHandler.StreamThreadExceptionResponse.SHUTDOWN_CLIENT;
+            });
+            final HttpEndpoints http = HttpEndpoints.start(config.httpPort(), registry, streams::state,
+                    classifier.modelVersion());
+            streams.start();
+            log.info("Classifying {} with model {} on {}; metrics and health on http://localhost:{}/",
+                    Topics.IMAGES, classifier.modelVersion(), config.bootstrapServers(), http.port());
+            return new StreamService(broker, streams, http, config.bootstrapServers(), gcMetrics);
+        } catch (final RuntimeException e) {
+            if (broker != null) {
+                broker.close();
+            }
+            throw e;
+        }
+    }
+
+    public String bootstrapServers() {
+        return bootstrapServers;
+    }
+
+    public int httpPort() {
+        return http.port();
+    }
+
+    public KafkaStreams.State state() {
+        return streams.state();
+    }
+
+    @Override
+    public void close() {
+        log.info("Shutting down");
+        streams.close(CLOSE_TIMEOUT);
+        http.close();
+        gcMetrics.close();
+        if (broker != null) {
+            broker.close();
+        }
+    }
+}

@@ -1,0 +1,30 @@
+package io.digitstream.stream;
+
+import java.time.Duration;
+
+/**
+ * The knobs of the topology.
+ *
+ * @param batchSize         most images per forward pass
+ * @param batchWait         longest an image waits for its batch to fill
+ * @param labelJoinWindow   how long a prediction waits for its late label and a label for its prediction
+ * @param accuracyWindow    size of the rolling accuracy windows
+ * @param accuracyAdvance   how far each accuracy window starts after the previous one
+ * @param accuracyGrace     how late (in event time) a labelled prediction may still count in its window
+ * @param maxImageBytes     larger image messages go to the dead-letter topic unread
+ */
+public record TopologySettings(int batchSize, Duration batchWait, Duration labelJoinWindow, Duration accuracyWindow,
+        Duration accuracyAdvance, Duration accuracyGrace, int maxImageBytes) {
+
+    public TopologySettings {
+        if (batchSize < 1) {
+            throw new IllegalArgumentException("inference batch size must be at least 1, got " + batchSize);
+        }
+        if (batchWait.isNegative() || batchWait.isZero()) {
+            throw new IllegalArgumentException("inference batch wait must be positive, got " + batchWait);
+        }
+        if (accuracyAdvance.compareTo(accuracyWindow) > 0 || accuracyAdvance.isZero() || accuracyAdvance.isNegative()) {
+            throw new IllegalArgumentException("accuracy window advance must be positive and at most the window size");
+        }
+    }
+}

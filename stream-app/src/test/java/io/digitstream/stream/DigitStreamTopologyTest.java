@@ -1,0 +1,308 @@
+package io.digitstream.stream;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+
+import org.apache.kafka.common.header.Header;
+import org.apache.kafka.common.header.Headers;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.StringDeserializer;
+import org.apache.kafka.common.serialization.StringSerializer;
+import org.apache.kafka.streams.StreamsBuilder;
+import org.apache.kafka.streams.StreamsConfig;
+import org.apache.kafka.streams.TestInputTopic;
+import org.apache.kafka.streams.TestOutputTopic;
+import org.apache.kafka.streams.TopologyTestDriver;
+import org.apache.kafka.streams.test.TestRecord;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
+
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+
+import io.digitstream.schemas.ClassAccuracy;
+import io.digitstream.schemas.DigitImage;
+import io.digitstream.schemas.DigitLabel;
+import io.digitstream.schemas.JsonSerde;
+import io.digitstream.schemas.Prediction;
+import io.digitstream.schemas.Topics;
+
+class DigitStreamTopologyTest {
+
+    private static final int BATCH = 4;
+    private static final Duration WAIT = Duration.ofMillis(50);
+    private static final Duration JOIN_WINDOW = Duration.ofMinutes(2);
+    private static final Duration ACCURACY_WINDOW = Duration.ofMinutes(1);
+    private static final int MAX_IMAGE_BYTES = 20_000;
+    private static final Instant START = Instant.parse("2026-11-24T10:00:00Z");
+
+    @TempDir
+    Path stateDir;
+
+    private TopologyTestDriver driver;
+    private StreamMetrics metrics;
+    private TestInputTopic<String, String> images;
+    private TestInputTopic<String, String> labels;
+    private TestOutputTopic<String, Prediction> predictions;
+    private TestOutputTopic<String, ClassAccuracy> accuracy;
+    private TestOutputTopic<byte[], byte[]> deadLetters;
+
+    @BeforeEach
+    void startDriver() {
+        metrics = new StreamMetrics(new PrometheusMeterRegistry(PrometheusConfig.DEFAULT));
+        final TopologySettings settings = new TopologySettings(BATCH, WAIT, JOIN_WINDOW, ACCURACY_WINDOW,
+                ACCURACY_WINDOW, JOIN_WINDOW, MAX_IMAGE_BYTES);
+        final Properties props = new Properties();
+        props.put(StreamsConfig.APPLICATION_ID_CONFIG, "topology-test");
+        props.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, "unused:9092");
+        props.put(StreamsConfig.STATE_DIR_CONFIG, stateDir.toString());
+        props.putAll(StreamService.errorHandling(metrics));
+        driver = new TopologyTestDriver(DigitStreamTopology.buildTopology(new StreamsBuilder(), settings,
+                new ClassifierPool(TestFixtures.classifier()), metrics), props, START);
+        images = driver.createInputTopic(Topics.IMAGES, new StringSerializer(), new StringSerializer(), START,
+                Duration.ofMillis(10));
+        labels = driver.createInputTopic(Topics.LABELS, new StringSerializer(), new StringSerializer(), START,
+                Duration.ofMillis(10));
+        predictions = driver.createOutputTopic(Topics.PREDICTIONS, new StringDeserializer(),
+                JsonSerde.serdeFor(Prediction.class));
+        accuracy = driver.createOutputTopic(Topics.ACCURACY, new StringDeserializer(),
+                JsonSerde.serdeFor(ClassAccuracy.class));
+        deadLetters = driver.createOutputTopic(Topics.DEAD_LETTERS, new ByteArrayDeserializer(),
+                new ByteArrayDeserializer());
+    }
+
+    @AfterEach
+    void closeDriver() {
+        driver.close();
+    }
+
+    @Test
+    void classifiesInBatchesAndForwardsPredictionsInInputOrder() {
+        for (int i = 0; i < 10; i++) {
+            images.pipeInput("img-" + i, json(DigitImage.ofPixels("img-" + i, TestFixtures.pixels(i),
+                    TestFixtures.mnist().test().label(i), null, "test")));
+        }
+
+        final List<Prediction> firstTwoBatches = predictions.readValuesToList();
+        driver.advanceWallClockTime(WAIT);
+        final List<Prediction> flushedByPunctuator = predictions.readValuesToList();
+
+        assertThat(firstTwoBatches).extracting(Prediction::id)
+                .containsExactly("img-0", "img-1", "img-2", "img-3", "img-4", "img-5", "img-6", "img-7");
+        assertThat(flushedByPunctuator).extracting(Prediction::id).containsExactly("img-8", "img-9");
+        final Prediction first = firstTwoBatches.get(0);
+        assertThat(first.modelVersion()).isEqualTo(TestFixtures.MODEL_VERSION);
+        assertThat(first.label()).isEqualTo(7);
+        assertThat(first.correct()).isEqualTo(first.predicted() == 7);
+        assertThat(first.probabilities()).hasSize(10);
+        assertThat(first.confidence()).isEqualTo(first.probabilities()[first.predicted()]);
+        assertThat(first.eventTime()).isEqualTo(START.toEpochMilli());
+        assertThat(metrics.registry().get("digits.inference.batch.size").summary().count()).isEqualTo(3);
+    }
+
+    @Test
+    void pixelsBase64AndPngDecodeToTheSameKindOfPrediction() throws Exception {
+        final int[] pixels = TestFixtures.pixels(0);
+        final byte[] bytes = new byte[pixels.length];
+        for (int i = 0; i < pixels.length; i++) {
+            bytes[i] = (byte) pixels[i];
+        }
+        final String png = JsonSerde.MAPPER.readTree(Files.readString(
+                Path.of("../schemas/json/examples/digit-image-png.json"))).get("png").asText();
+
+        images.pipeInput("a", json(DigitImage.ofPixels("a", pixels, null, null, null)));
+        images.pipeInput("b", json(new DigitImage("b", null, Base64.getEncoder().encodeToString(bytes), null, null,
+                null, null)));
+        images.pipeInput("c", json(DigitImage.ofPng("c", png, 1, null, null)));
+        driver.advanceWallClockTime(WAIT);
+
+        final Map<String, Prediction> byId = predictions.readKeyValuesToMap();
+        assertThat(byId.get("b").probabilities()).containsExactly(byId.get("a").probabilities());
+        assertThat(byId.get("a").predicted()).isEqualTo(7);
+        assertThat(byId.get("c").predicted()).as("the example PNG is a dark 1 on white paper").isEqualTo(1);
+    }
+
+    static List<Object[]> poison() {
+        final String good = json(DigitImage.ofPixels("x", new int[784], null, null, null));
+        final int[] loud = new int[784];
+        loud[5] = 256;
+        return List.of(
+                new Object[] {"x", "{not json", "invalid-json", DeadLetters.DESERIALIZE_STAGE},
+                new Object[] {"x", "{\"id\":\"x\",\"pixels\":[" + "1.5,".repeat(783) + "1.5]}", "invalid-json",
+                    DeadLetters.DESERIALIZE_STAGE},
+                new Object[] {"x", "{\"id\":\"x\",\"png\":\"" + "A".repeat(MAX_IMAGE_BYTES) + "\"}", "too-large",
+                    DeadLetters.DESERIALIZE_STAGE},
+                new Object[] {"x", good.replace("\"id\":\"x\",", ""), "missing-id", DigitStreamTopology.DECODE_STAGE},
+                new Object[] {"x", "{\"id\":\"x\"}", "no-image", DigitStreamTopology.DECODE_STAGE},
+                new Object[] {"x", good.replace("\"id\":\"x\",", "\"id\":\"x\",\"png\":\"iVBORw0KGgo=\","),
+                    "several-images", DigitStreamTopology.DECODE_STAGE},
+                new Object[] {"x", json(DigitImage.ofPixels("x", new int[783], null, null, null)), "wrong-size",
+                    DigitStreamTopology.DECODE_STAGE},
+                new Object[] {"x", json(new DigitImage("x", null, "AAAA", null, null, null, null)), "wrong-size",
+                    DigitStreamTopology.DECODE_STAGE},
+                new Object[] {"x", json(DigitImage.ofPixels("x", loud, null, null, null)), "pixel-out-of-range",
+                    DigitStreamTopology.DECODE_STAGE},
+                new Object[] {"x", json(new DigitImage("x", null, "not*base64!", null, null, null, null)),
+                    "bad-base64", DigitStreamTopology.DECODE_STAGE},
+                new Object[] {"x", json(DigitImage.ofPng("x", "aGVsbG8gd29ybGQ=", null, null, null)), "bad-png",
+                    DigitStreamTopology.DECODE_STAGE},
+                new Object[] {"x", json(DigitImage.ofPixels("x", new int[784], 12, null, null)), "bad-label",
+                    DigitStreamTopology.DECODE_STAGE},
+                new Object[] {"x", json(DigitImage.ofPixels("x", new int[784], null, -5L, null)), "bad-timestamp",
+                    DigitStreamTopology.DECODE_STAGE},
+                new Object[] {"other", good, "key-mismatch", DigitStreamTopology.DECODE_STAGE});
+    }
+
+    @ParameterizedTest(name = "{2}: {0}")
+    @MethodSource("poison")
+    void routesEachKindOfBadImageToTheDeadLetterTopicAndCarriesOn(final String key, final String value,
+            final String reason, final String stage) {
+        images.pipeInput(key, value);
+        images.pipeInput("good", json(DigitImage.ofPixels("good", TestFixtures.pixels(1), null, null, null)));
+        driver.advanceWallClockTime(WAIT);
+
+        final List<TestRecord<byte[], byte[]>> letters = deadLetters.readRecordsToList();
+        assertThat(letters).hasSize(1);
+        final TestRecord<byte[], byte[]> letter = letters.get(0);
+        assertThat(new String(letter.value(), StandardCharsets.UTF_8)).isEqualTo(value);
+        assertThat(new String(letter.key(), StandardCharsets.UTF_8)).isEqualTo(key);
+        assertThat(header(letter.headers(), DeadLetters.REASON_HEADER)).isEqualTo(reason);
+        assertThat(header(letter.headers(), DeadLetters.STAGE_HEADER)).isEqualTo(stage);
+        assertThat(header(letter.headers(), "__streams.errors.topic")).isEqualTo(Topics.IMAGES);
+        assertThat(header(letter.headers(), "__streams.errors.offset")).isEqualTo("0");
+        assertThat(header(letter.headers(), "__streams.errors.message")).isNotBlank();
+        assertThat(predictions.readValuesToList()).extracting(Prediction::id).containsExactly("good");
+        assertThat(metrics.registry().get("digits.dead.letters").tag("reason", reason).counter().count())
+                .isEqualTo(1);
+    }
+
+    @Test
+    void routesBadLateLabelsToTheDeadLetterTopic() {
+        labels.pipeInput("x", json(new DigitLabel("x", 12)));
+        labels.pipeInput("y", "{\"id\":\"y\",\"label\":\"seven\"}");
+
+        final List<TestRecord<byte[], byte[]>> letters = deadLetters.readRecordsToList();
+        assertThat(letters).extracting(letter -> header(letter.headers(), DeadLetters.REASON_HEADER))
+                .containsExactly("bad-label", "invalid-json");
+        assertThat(letters).extracting(letter -> header(letter.headers(), "__streams.errors.topic"))
+                .containsOnly(Topics.LABELS);
+    }
+
+    @Test
+    void joinsLateLabelsWhicheverArrivesFirst() {
+        images.pipeInput("early-image", json(DigitImage.ofPixels("early-image", TestFixtures.pixels(0), null, null,
+                null)));
+        driver.advanceWallClockTime(WAIT);
+        labels.pipeInput("early-image", json(new DigitLabel("early-image", 7)));
+        labels.pipeInput("late-image", json(new DigitLabel("late-image", 2)));
+        images.pipeInput("late-image", json(DigitImage.ofPixels("late-image", TestFixtures.pixels(1), null, null,
+                null)));
+        driver.advanceWallClockTime(WAIT);
+
+        final Map<String, Prediction> predicted = predictions.readKeyValuesToMap();
+        final Map<String, ClassAccuracy> rows = latestRows(accuracy.readValuesToList());
+        assertThat(rows.get("7").total()).isEqualTo(1);
+        assertThat(rows.get("7").correct()).isEqualTo(predicted.get("early-image").predicted() == 7 ? 1 : 0);
+        assertThat(rows.get("2").total()).isEqualTo(1);
+        assertThat(rows.get("2").predictedCounts()[predicted.get("late-image").predicted()]).isEqualTo(1);
+        assertThat(rows.get(ClassAccuracy.ALL_CLASSES).total()).isEqualTo(2);
+    }
+
+    @Test
+    void countsPredictionsAndLabelsThatNeverMeet() {
+        images.pipeInput("never-labelled", json(DigitImage.ofPixels("never-labelled", TestFixtures.pixels(0), null,
+                null, null)));
+        labels.pipeInput("never-seen", json(new DigitLabel("never-seen", 3)));
+        driver.advanceWallClockTime(WAIT);
+        driver.advanceWallClockTime(JOIN_WINDOW.dividedBy(8));
+
+        assertThat(gauge("digits.predictions.awaiting.label")).isEqualTo(1);
+        assertThat(gauge("digits.labels.awaiting.prediction")).isEqualTo(1);
+
+        driver.advanceWallClockTime(JOIN_WINDOW.plusSeconds(30));
+
+        assertThat(metrics.registry().get("digits.predictions.unlabelled").counter().count()).isEqualTo(1);
+        assertThat(metrics.registry().get("digits.labels.unmatched").counter().count()).isEqualTo(1);
+        assertThat(gauge("digits.predictions.awaiting.label")).isZero();
+        assertThat(accuracy.isEmpty()).isTrue();
+    }
+
+    @Test
+    void aggregatesAccuracyPerTrueClassAndWindow() {
+        final List<String> ids = new ArrayList<>();
+        for (int i = 0; i < 40; i++) {
+            // 20 images in the first one-minute window, 20 in the second.
+            final long eventTime = START.toEpochMilli() + (i < 20 ? 1_000L * i : 60_000L + 1_000L * i);
+            ids.add("img-" + i);
+            images.pipeInput("img-" + i, json(DigitImage.ofPixels("img-" + i, TestFixtures.pixels(i),
+                    TestFixtures.mnist().test().label(i), eventTime, null)));
+        }
+        driver.advanceWallClockTime(WAIT);
+
+        final List<Prediction> predicted = predictions.readValuesToList();
+        final Map<String, ClassAccuracy> rows = latestRows(accuracy.readValuesToList());
+        final Map<String, long[]> expected = new HashMap<>();
+        for (final Prediction p : predicted) {
+            final long windowStart = p.eventTime() - p.eventTime() % ACCURACY_WINDOW.toMillis();
+            for (final String trueClass : List.of(Integer.toString(p.label()), ClassAccuracy.ALL_CLASSES)) {
+                final long[] counts = expected.computeIfAbsent(trueClass + "@" + windowStart, k -> new long[2]);
+                counts[0]++;
+                counts[1] += p.correct() ? 1 : 0;
+            }
+        }
+        assertThat(predicted).hasSize(40);
+        assertThat(rows.keySet()).isEqualTo(expected.keySet());
+        expected.forEach((key, counts) -> {
+            final ClassAccuracy row = rows.get(key);
+            assertThat(row.total()).as(key).isEqualTo(counts[0]);
+            assertThat(row.correct()).as(key).isEqualTo(counts[1]);
+            assertThat(row.accuracy()).as(key).isEqualTo((double) counts[1] / counts[0]);
+            assertThat(row.windowEnd() - row.windowStart()).isEqualTo(ACCURACY_WINDOW.toMillis());
+            assertThat(java.util.Arrays.stream(row.predictedCounts()).sum()).isEqualTo(counts[0]);
+            assertThat(row.modelVersion()).isEqualTo(TestFixtures.MODEL_VERSION);
+        });
+        assertThat(rows.get(ClassAccuracy.ALL_CLASSES + "@" + START.toEpochMilli()).total()).isEqualTo(20);
+    }
+
+    /** The newest row of each class and window, keyed "class" or, when windows differ, "class@start". */
+    private static Map<String, ClassAccuracy> latestRows(final List<ClassAccuracy> rows) {
+        final Map<String, ClassAccuracy> byWindow = new HashMap<>();
+        rows.forEach(row -> byWindow.put(row.trueClass() + "@" + row.windowStart(), row));
+        final long windows = byWindow.values().stream().mapToLong(ClassAccuracy::windowStart).distinct().count();
+        if (windows > 1) {
+            return byWindow;
+        }
+        final Map<String, ClassAccuracy> byClass = new HashMap<>();
+        byWindow.values().forEach(row -> byClass.put(row.trueClass(), row));
+        return byClass;
+    }
+
+    private double gauge(final String name) {
+        return metrics.registry().get(name).gauge().value();
+    }
+
+    private static String header(final Headers headers, final String name) {
+        final Header header = headers.lastHeader(name);
+        return header == null ? null : new String(header.value(), StandardCharsets.UTF_8);
+    }
+
+    static String json(final Object message) {
+        return new String(JsonSerde.serdeFor(Object.class).serialize("t", message), StandardCharsets.UTF_8);
+    }
+
+}

@@ -1,0 +1,69 @@
+package io.digitstream.stream;
+
+import java.nio.file.Path;
+import java.time.Instant;
+import java.util.Map;
+
+import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.dataset.DataSet;
+import org.nd4j.linalg.factory.Nd4j;
+
+import io.digitstream.model.DigitClassifier;
+import io.digitstream.model.DigitImages;
+import io.digitstream.model.DigitNetwork;
+import io.digitstream.model.ModelMetadata;
+import io.digitstream.model.mnist.MnistData;
+import io.digitstream.model.mnist.MnistDataset;
+import io.digitstream.model.mnist.MnistLocator;
+
+/** Real MNIST and a real model trained on it in a few seconds, shared by the tests of one JVM. */
+final class TestFixtures {
+
+    static final String MODEL_VERSION = "test-model-1";
+    private static final int TRAIN_IMAGES = 8_000;
+    private static final int BATCH = 64;
+
+    private static MnistData mnist;
+    private static DigitClassifier classifier;
+
+    private TestFixtures() {
+    }
+
+    static synchronized MnistData mnist() {
+        if (mnist == null) {
+            mnist = MnistLocator.withDefaults(null, Path.of(System.getProperty("mnist.cache.dir", "../data/mnist")))
+                    .locate().read();
+        }
+        return mnist;
+    }
+
+    /** The seed network after one pass over 8,000 training images: about 93% accurate. */
+    static synchronized DigitClassifier classifier() {
+        if (classifier == null) {
+            final MnistDataset train = mnist().train().limit(TRAIN_IMAGES);
+            final MultiLayerNetwork network = DigitNetwork.create(42, 1e-3);
+            for (int from = 0; from < train.count(); from += BATCH) {
+                final int count = Math.min(BATCH, train.count() - from);
+                final INDArray labels = Nd4j.zeros(DataType.FLOAT, count, DigitNetwork.CLASSES);
+                for (int i = 0; i < count; i++) {
+                    labels.putScalar(i, train.label(from + i), 1f);
+                }
+                network.fit(new DataSet(DigitImages.toFeatures(train.pixels(), from, count), labels));
+            }
+            classifier = new DigitClassifier(network, new ModelMetadata(MODEL_VERSION, Instant.now(), null, null,
+                    Map.of(), Map.of(), 1, 1, Map.of()));
+        }
+        return classifier;
+    }
+
+    /** Test image {@code index} as the 784 ints of a DigitImage. */
+    static int[] pixels(final int index) {
+        final int[] pixels = new int[DigitNetwork.PIXELS];
+        for (int i = 0; i < pixels.length; i++) {
+            pixels[i] = mnist().test().pixels()[index * DigitNetwork.PIXELS + i] & 0xFF;
+        }
+        return pixels;
+    }
+}
