@@ -127,6 +127,7 @@ public record AppConfig(String bootstrapServers, Path brokerDir, Path model, int
         props.putIfAbsent(StreamsConfig.APPLICATION_ID_CONFIG, "digit-stream");
         props.putIfAbsent(StreamsConfig.PROCESSING_GUARANTEE_CONFIG, StreamsConfig.EXACTLY_ONCE_V2);
         props.putIfAbsent(StreamsConfig.REPLICATION_FACTOR_CONFIG, Short.toString(replicationFactor));
+        props.putIfAbsent(StreamsConfig.STATE_DIR_CONFIG, "data/kafka-streams");
         // One stream thread: the model's forward pass already uses every core through OpenMP.
         props.putIfAbsent(StreamsConfig.NUM_STREAM_THREADS_CONFIG, "1");
         // The default 16 KB producer batch holds about five images.

@@ -26,6 +26,7 @@ final class TestFixtures {
     private static final int BATCH = 64;
 
     private static MnistData mnist;
+    private static MultiLayerNetwork network;
     private static DigitClassifier classifier;
 
     private TestFixtures() {
@@ -43,7 +44,7 @@ final class TestFixtures {
     static synchronized DigitClassifier classifier() {
         if (classifier == null) {
             final MnistDataset train = mnist().train().limit(TRAIN_IMAGES);
-            final MultiLayerNetwork network = DigitNetwork.create(42, 1e-3);
+            network = DigitNetwork.create(42, 1e-3);
             for (int from = 0; from < train.count(); from += BATCH) {
                 final int count = Math.min(BATCH, train.count() - from);
                 final INDArray labels = Nd4j.zeros(DataType.FLOAT, count, DigitNetwork.CLASSES);
@@ -56,6 +57,12 @@ final class TestFixtures {
                     Map.of(), Map.of(), 1, 1, Map.of()));
         }
         return classifier;
+    }
+
+    /** The network behind {@link #classifier()}, to save as an artifact. */
+    static synchronized MultiLayerNetwork network() {
+        classifier();
+        return network;
     }
 
     /** Test image {@code index} as the 784 ints of a DigitImage. */

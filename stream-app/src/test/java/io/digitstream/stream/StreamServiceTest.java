@@ -1,0 +1,242 @@
+package io.digitstream.stream;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.UUID;
+
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.StringDeserializer;
+import org.apache.kafka.common.serialization.StringSerializer;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.io.TempDir;
+
+import io.digitstream.model.DigitClassifier;
+import io.digitstream.model.ModelArtifact;
+import io.digitstream.model.mnist.MnistDataset;
+import io.digitstream.schemas.ClassAccuracy;
+import io.digitstream.schemas.DigitImage;
+import io.digitstream.schemas.DigitLabel;
+import io.digitstream.schemas.JsonSerde;
+import io.digitstream.schemas.Prediction;
+import io.digitstream.schemas.Topics;
+
+/** The running app on a real broker with the 10,000 MNIST test images. */
+@ExtendWith(KafkaClusterExtension.class)
+class StreamServiceTest {
+
+    private static final Instant EVENT_TIME = Instant.parse("2026-01-01T00:00:00Z");
+    private static final Duration TIMEOUT = Duration.ofMinutes(4);
+    /** Every tenth image carries no label; its label comes on digits.labels, some before the image. */
+    private static final int LATE_LABEL_EVERY = 10;
+
+    @TempDir
+    Path dir;
+
+    @Test
+    void classifiesAllTestImagesExactlyOnceAcrossARestartAndAccountsForEveryRecord() throws Exception {
+        final DigitClassifier classifier = TestFixtures.classifier();
+        ModelArtifact.save(dir.resolve("model"), TestFixtures.network(), classifier.metadata());
+        final Map<String, String> settings = new HashMap<>();
+        settings.put(AppConfig.BOOTSTRAP_SERVERS, KafkaClusterExtension.bootstrapServers());
+        settings.put(AppConfig.MODEL, dir.resolve("model").toString());
+        settings.put(AppConfig.HTTP_PORT, "0");
+        settings.put("application.id", "it-" + UUID.randomUUID());
+        settings.put("state.dir", dir.resolve("state").toString());
+        settings.put("commit.interval.ms", "100");
+        // One window for the whole run: event times span a few seconds of 2026-01-01.
+        settings.put(AppConfig.ACCURACY_WINDOW_MS, Long.toString(Duration.ofDays(1).toMillis()));
+        settings.put(AppConfig.ACCURACY_ADVANCE_MS, Long.toString(Duration.ofDays(1).toMillis()));
+        final AppConfig config = AppConfig.load(null, Map.of(), settings);
+        final MnistDataset test = TestFixtures.mnist().test();
+        final List<String[]> poison = poison();
+
+        StreamService service = StreamService.start(config);
+        try (KafkaProducer<String, String> producer = producer()) {
+            for (int i = 0; i < test.count(); i++) {
+                final String id = String.format("t%05d", i);
+                final boolean lateLabel = i % LATE_LABEL_EVERY == 0;
+                if (lateLabel && i % (2 * LATE_LABEL_EVERY) == 0) {
+                    producer.send(new ProducerRecord<>(Topics.LABELS, id, json(new DigitLabel(id, test.label(i)))));
+                }
+                producer.send(new ProducerRecord<>(Topics.IMAGES, id, json(DigitImage.ofPixels(id,
+                        TestFixtures.pixels(i), lateLabel ? null : test.label(i), EVENT_TIME.toEpochMilli() + i,
+                        "mnist-test"))));
+                if (lateLabel && i % (2 * LATE_LABEL_EVERY) != 0) {
+                    producer.send(new ProducerRecord<>(Topics.LABELS, id, json(new DigitLabel(id, test.label(i)))));
+                }
+                if (i % 1000 == 500) {
+                    final String[] bad = poison.get((i / 1000) % poison.size());
+                    producer.send(new ProducerRecord<>(Topics.IMAGES, bad[0], bad[1]));
+                }
+            }
+            producer.flush();
+
+            final Map<String, Prediction> predictions = new HashMap<>();
+            final List<String> duplicates = new ArrayList<>();
+            try (KafkaConsumer<String, String> consumer = consumer(Topics.PREDICTIONS)) {
+                // Stop the app gracefully part-way, then start it again on the same state.
+                await().atMost(TIMEOUT).until(() -> poll(consumer, predictions, duplicates) >= 3_000);
+                service.close();
+                service = StreamService.start(config);
+                await().atMost(TIMEOUT).until(() -> poll(consumer, predictions, duplicates) >= test.count());
+                poll(consumer, predictions, duplicates);
+            }
+
+            assertThat(duplicates).isEmpty();
+            assertThat(predictions).hasSize(test.count());
+            final int[] offline = offlinePredictions(classifier, test);
+            int correct = 0;
+            for (int i = 0; i < test.count(); i++) {
+                final Prediction p = predictions.get(String.format("t%05d", i));
+                assertThat(p.predicted()).as("prediction of test image %d", i).isEqualTo(offline[i]);
+                assertThat(p.modelVersion()).isEqualTo(TestFixtures.MODEL_VERSION);
+                correct += p.predicted() == test.label(i) ? 1 : 0;
+            }
+            final int expectedCorrect = correct;
+
+            final Map<String, ClassAccuracy> accuracy = new HashMap<>();
+            try (KafkaConsumer<String, String> consumer = consumer(Topics.ACCURACY)) {
+                await().atMost(TIMEOUT).until(() -> {
+                    consumer.poll(Duration.ofMillis(200)).forEach(record -> accuracy.put(record.key(),
+                            JsonSerde.serdeFor(ClassAccuracy.class).deserialize(record.topic(),
+                                    record.value().getBytes(StandardCharsets.UTF_8))));
+                    final ClassAccuracy all = accuracy.get(ClassAccuracy.ALL_CLASSES);
+                    return all != null && all.total() == test.count();
+                });
+            }
+            final ClassAccuracy all = accuracy.get(ClassAccuracy.ALL_CLASSES);
+            assertThat(all.correct()).isEqualTo(expectedCorrect);
+            long perClassTotal = 0;
+            long perClassCorrect = 0;
+            for (int digit = 0; digit < 10; digit++) {
+                perClassTotal += accuracy.get(Integer.toString(digit)).total();
+                perClassCorrect += accuracy.get(Integer.toString(digit)).correct();
+            }
+            assertThat(perClassTotal).isEqualTo(test.count());
+            assertThat(perClassCorrect).isEqualTo(expectedCorrect);
+
+            final List<ConsumerRecord<byte[], byte[]>> letters = new ArrayList<>();
+            try (KafkaConsumer<byte[], byte[]> consumer = byteConsumer(Topics.DEAD_LETTERS)) {
+                await().atMost(TIMEOUT).until(() -> {
+                    consumer.poll(Duration.ofMillis(200)).forEach(letters::add);
+                    return letters.size() >= test.count() / 1000;
+                });
+                consumer.poll(Duration.ofSeconds(1)).forEach(letters::add);
+            }
+            assertThat(letters).hasSize(test.count() / 1000);
+            assertThat(letters).extracting(letter -> new String(letter.headers()
+                    .lastHeader(DeadLetters.REASON_HEADER).value(), StandardCharsets.UTF_8))
+                    .containsAll(poison.stream().map(bad -> bad[2]).toList());
+
+            final HttpClient http = HttpClient.newHttpClient();
+            final HttpResponse<String> health = http.send(HttpRequest.newBuilder(
+                    URI.create("http://localhost:" + service.httpPort() + "/health")).build(),
+                    HttpResponse.BodyHandlers.ofString());
+            final HttpResponse<String> metrics = http.send(HttpRequest.newBuilder(
+                    URI.create("http://localhost:" + service.httpPort() + "/metrics")).build(),
+                    HttpResponse.BodyHandlers.ofString());
+            assertThat(health.statusCode()).isEqualTo(200);
+            assertThat(health.body()).contains("\"status\":\"UP\"").contains(TestFixtures.MODEL_VERSION);
+            assertThat(metrics.body()).contains("digits_predictions_total{digit=\"7\"}")
+                    .contains("digits_dead_letters_total{reason=\"pixel-out-of-range\"}")
+                    .contains("digits_accuracy{class=\"all\"}")
+                    .contains("digits_latency_seconds_bucket")
+                    .contains("kafka_stream");
+        } finally {
+            service.close();
+        }
+    }
+
+    private static int poll(final KafkaConsumer<String, String> consumer, final Map<String, Prediction> seen,
+            final List<String> duplicates) {
+        for (final ConsumerRecord<String, String> record : consumer.poll(Duration.ofMillis(200))) {
+            final Prediction p = JsonSerde.serdeFor(Prediction.class).deserialize(record.topic(),
+                    record.value().getBytes(StandardCharsets.UTF_8));
+            if (seen.put(p.id(), p) != null) {
+                duplicates.add(p.id());
+            }
+        }
+        return seen.size();
+    }
+
+    private static int[] offlinePredictions(final DigitClassifier classifier, final MnistDataset test) {
+        final int[] predicted = new int[test.count()];
+        final int batch = 500;
+        for (int from = 0; from < test.count(); from += batch) {
+            final var best = classifier.probabilities(test.pixels(), from, Math.min(batch, test.count() - from))
+                    .argMax(1);
+            for (int i = 0; i < best.length(); i++) {
+                predicted[from + i] = best.getInt(i);
+            }
+        }
+        return predicted;
+    }
+
+    /** Key, value, expected dead-letter reason. */
+    private static List<String[]> poison() {
+        final int[] loud = new int[784];
+        loud[0] = 999;
+        return List.of(
+                new String[] {"bad-1", "{\"id\":\"bad-1\",", "invalid-json"},
+                new String[] {"bad-2", json(DigitImage.ofPixels("bad-2", new int[10], null, null, null)), "wrong-size"},
+                new String[] {"bad-3", json(DigitImage.ofPixels("bad-3", loud, null, null, null)), "pixel-out-of-range"},
+                new String[] {"bad-4", json(DigitImage.ofPng("bad-4", "bm90IGEgcG5n", null, null, null)), "bad-png"},
+                new String[] {"bad-5", json(DigitImage.ofPixels("bad-5", new int[784], 42, null, null)), "bad-label"});
+    }
+
+    private static KafkaProducer<String, String> producer() {
+        final Properties props = new Properties();
+        props.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, KafkaClusterExtension.bootstrapServers());
+        props.put(ProducerConfig.LINGER_MS_CONFIG, "10");
+        props.put(ProducerConfig.BATCH_SIZE_CONFIG, "262144");
+        return new KafkaProducer<>(props, new StringSerializer(), new StringSerializer());
+    }
+
+    private static KafkaConsumer<String, String> consumer(final String topic) {
+        final KafkaConsumer<String, String> consumer = new KafkaConsumer<>(consumerProps(), new StringDeserializer(),
+                new StringDeserializer());
+        consumer.subscribe(List.of(topic));
+        return consumer;
+    }
+
+    private static KafkaConsumer<byte[], byte[]> byteConsumer(final String topic) {
+        final KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(consumerProps(),
+                new ByteArrayDeserializer(), new ByteArrayDeserializer());
+        consumer.subscribe(List.of(topic));
+        return consumer;
+    }
+
+    private static Properties consumerProps() {
+        final Properties props = new Properties();
+        props.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, KafkaClusterExtension.bootstrapServers());
+        props.put(ConsumerConfig.GROUP_ID_CONFIG, "it-reader-" + UUID.randomUUID());
+        props.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
+        props.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
+        return props;
+    }
+
+    private static String json(final Object message) {
+        return DigitStreamTopologyTest.json(message);
+    }
+}
