@@ -128,8 +128,11 @@ public record AppConfig(String bootstrapServers, Path brokerDir, Path model, int
         props.putIfAbsent(StreamsConfig.PROCESSING_GUARANTEE_CONFIG, StreamsConfig.EXACTLY_ONCE_V2);
         props.putIfAbsent(StreamsConfig.REPLICATION_FACTOR_CONFIG, Short.toString(replicationFactor));
         props.putIfAbsent(StreamsConfig.STATE_DIR_CONFIG, "data/kafka-streams");
-        // One stream thread: the model's forward pass already uses every core through OpenMP.
-        props.putIfAbsent(StreamsConfig.NUM_STREAM_THREADS_CONFIG, "1");
+        // A stream thread per core, each with its own copy of the network, up to one per partition:
+        // measured faster here than one thread whose forward pass spreads over the cores through
+        // OpenMP (./run sets OMP_NUM_THREADS=1 for the stream app; see docs/benchmarks.md).
+        props.putIfAbsent(StreamsConfig.NUM_STREAM_THREADS_CONFIG,
+                Integer.toString(Math.max(1, Math.min(Runtime.getRuntime().availableProcessors(), partitions))));
         // The default 16 KB producer batch holds about five images.
         props.putIfAbsent(StreamsConfig.producerPrefix("batch.size"), "262144");
         props.putIfAbsent(StreamsConfig.producerPrefix("linger.ms"), "5");

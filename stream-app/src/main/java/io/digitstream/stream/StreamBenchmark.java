@@ -1,0 +1,256 @@
+package io.digitstream.stream;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Properties;
+import java.util.Set;
+import java.util.UUID;
+import java.util.concurrent.Callable;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.LockSupport;
+
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.serialization.StringDeserializer;
+import org.apache.kafka.common.serialization.StringSerializer;
+import org.apache.kafka.streams.KafkaStreams;
+
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+import io.digitstream.model.DigitClassifier;
+import io.digitstream.model.DigitNetwork;
+import io.digitstream.model.mnist.MnistDataset;
+import io.digitstream.model.mnist.MnistLocator;
+import io.digitstream.schemas.DigitImage;
+import io.digitstream.schemas.JsonSerde;
+import io.digitstream.schemas.Topics;
+
+/**
+ * Measures, in one process on the embedded broker: (a) the classifier alone on batches of the app's
+ * batch size, and (b) the whole app under exactly-once, from image produced to prediction
+ * committed, at full load and at half of the full-load rate. Prints the figures recorded in
+ * docs/benchmarks.md.
+ */
+@Command(name = "stream-benchmark", mixinStandardHelpOptions = true,
+        description = "Model-only vs end-to-end throughput and latency on the embedded broker.")
+public final class StreamBenchmark implements Callable<Integer> {
+
+    private static final double MILLIS_PER_NANO = 1e-6;
+
+    @Option(names = "--model", defaultValue = "models", description = "Model artifact or models directory.")
+    private Path model;
+
+    @Option(names = "--cache-dir", defaultValue = "data/mnist", description = "MNIST cache directory.")
+    private Path cacheDir;
+
+    @Option(names = "--images", defaultValue = "30000", description = "Images for the full-load run.")
+    private int images;
+
+    @Option(names = "--half-load-seconds", defaultValue = "20", description = "Length of the half-load run.")
+    private int halfLoadSeconds;
+
+    @Option(names = "--model-seconds", defaultValue = "10", description = "Length of the model-only run.")
+    private int modelSeconds;
+
+    @Option(names = {"-s", "--set"}, description = "App settings, as for stream-app --set.")
+    private Map<String, String> settings = new HashMap<>();
+
+    public static void main(final String[] args) {
+        System.setProperty("java.awt.headless", "true");
+        System.exit(new CommandLine(new StreamBenchmark()).execute(args));
+    }
+
+    @Override
+    public Integer call() throws Exception {
+        final MnistDataset test = MnistLocator.withDefaults(null, cacheDir).locate().read().test();
+        final Path brokerDir = Files.createTempDirectory("bench-kafka");
+        final Map<String, String> flags = new HashMap<>(settings);
+        flags.put(AppConfig.MODEL, model.toString());
+        flags.put(AppConfig.BROKER_DIR, brokerDir.toString());
+        flags.put(AppConfig.HTTP_PORT, "0");
+        flags.put("application.id", "bench-" + UUID.randomUUID());
+        flags.put("state.dir", Files.createTempDirectory("bench-state").toString());
+        final AppConfig config = AppConfig.load(null, Map.of(), flags);
+        final int batch = config.topology().batchSize();
+
+        final int threads = Integer.parseInt(config.streamsProperties().getProperty("num.stream.threads"));
+        final double modelOnly = modelOnly(DigitClassifier.load(model), test, batch, threads);
+
+        try (StreamService service = StreamService.start(config)) {
+            awaitRunning(service);
+            final List<String> payloads = payloads(test, images);
+            // Warm-up: the first batches pay for JIT and native initialisation.
+            run(service.bootstrapServers(), payloads.subList(0, 2_000), 0, "warm-up");
+            final Run full = run(service.bootstrapServers(), payloads.subList(2_000, payloads.size()), 0, "full");
+            final double halfRate = full.imagesPerSecond() / 2;
+            final int halfCount = (int) Math.min(payloads.size(), halfRate * halfLoadSeconds);
+            final Run half = run(service.bootstrapServers(), payloads(test, halfCount), halfRate, "half");
+
+            System.out.printf(Locale.ROOT, "%nbatch size %d, wait %d ms, %s, %d stream thread(s), OMP_NUM_THREADS=%s%n",
+                    batch, config.topology().batchWait().toMillis(),
+                    config.streamsProperties().get("processing.guarantee"), threads,
+                    System.getenv().getOrDefault("OMP_NUM_THREADS", "unset"));
+            System.out.printf(Locale.ROOT, "(a) model only, %d thread(s)  %,8.0f images/s%n", threads, modelOnly);
+            System.out.printf(Locale.ROOT, "(b) end to end, full load   %,8.0f images/s = %.0f%% of (a); latency p50 %.0f ms,"
+                    + " p99 %.0f ms%n", full.imagesPerSecond(), 100 * full.imagesPerSecond() / modelOnly, full.p50(),
+                    full.p99());
+            System.out.printf(Locale.ROOT, "    end to end, half load   %,8.0f images/s offered %.0f; latency p50 %.0f ms,"
+                    + " p99 %.0f ms%n", half.imagesPerSecond(), halfRate, half.p50(), half.p99());
+        }
+        return 0;
+    }
+
+    /**
+     * Images per second of the classifier alone on batches of {@code batch} test images, with one
+     * copy of the network per thread as the app runs it, for the set time.
+     */
+    private double modelOnly(final DigitClassifier classifier, final MnistDataset test, final int batch,
+            final int threads) throws InterruptedException {
+        final List<byte[]> images = new ArrayList<>();
+        for (int i = 0; i < batch; i++) {
+            images.add(Arrays.copyOfRange(test.pixels(), i * DigitNetwork.PIXELS, (i + 1) * DigitNetwork.PIXELS));
+        }
+        final java.util.concurrent.atomic.AtomicLong classified = new java.util.concurrent.atomic.AtomicLong();
+        final long start = System.nanoTime();
+        final long end = start + TimeUnit.SECONDS.toNanos(modelSeconds);
+        final List<Thread> workers = new ArrayList<>();
+        for (int t = 0; t < threads; t++) {
+            final DigitClassifier copy = classifier.copy();
+            final Thread worker = new Thread(() -> {
+                for (int i = 0; i < 10; i++) {
+                    copy.classify(images);
+                }
+                while (System.nanoTime() < end) {
+                    copy.classify(images);
+                    classified.addAndGet(batch);
+                }
+            }, "model-only-" + t);
+            workers.add(worker);
+            worker.start();
+        }
+        for (final Thread worker : workers) {
+            worker.join();
+        }
+        return classified.get() / ((System.nanoTime() - start) / 1e9);
+    }
+
+    private record Run(double imagesPerSecond, double p50, double p99) {
+    }
+
+    /**
+     * Produces {@code payloads} (at {@code rate} per second, or as fast as possible when 0) and waits
+     * until a read_committed consumer has every prediction. Latency is receipt time minus the event
+     * time the producer stamped.
+     */
+    private static Run run(final String bootstrap, final List<String> payloads, final double rate, final String name) {
+        final Map<String, Long> latencies = new ConcurrentHashMap<>();
+        final Set<String> expected = ConcurrentHashMap.newKeySet();
+        final List<String> ids = new ArrayList<>();
+        for (final String payload : payloads) {
+            ids.add(payload.substring(payload.indexOf("\"id\":\"") + 6, payload.indexOf('"', payload.indexOf("\"id\":\"") + 6)));
+        }
+        expected.addAll(ids);
+        try (KafkaConsumer<String, String> consumer = consumer(bootstrap);
+                KafkaProducer<String, String> producer = producer(bootstrap)) {
+            consumer.subscribe(List.of(Topics.PREDICTIONS));
+            while (consumer.assignment().isEmpty()) {
+                consumer.poll(Duration.ofMillis(100));
+            }
+            consumer.seekToEnd(consumer.assignment());
+            consumer.assignment().forEach(consumer::position);
+            final long start = System.nanoTime();
+            final Thread sender = new Thread(() -> {
+                for (int i = 0; i < payloads.size(); i++) {
+                    if (rate > 0) {
+                        final long due = start + (long) (i * 1e9 / rate);
+                        while (System.nanoTime() < due) {
+                            LockSupport.parkNanos(due - System.nanoTime());
+                        }
+                    }
+                    final long now = System.currentTimeMillis();
+                    final String payload = payloads.get(i).replace("\"timestamp\":0", "\"timestamp\":" + now);
+                    producer.send(new ProducerRecord<>(Topics.IMAGES, ids.get(i), payload));
+                }
+                producer.flush();
+            }, "bench-producer");
+            sender.start();
+            long lastArrival = start;
+            while (!expected.isEmpty()) {
+                for (final ConsumerRecord<String, String> record : consumer.poll(Duration.ofMillis(100))) {
+                    if (expected.remove(record.key())) {
+                        latencies.put(record.key(), System.currentTimeMillis() - record.timestamp());
+                        lastArrival = System.nanoTime();
+                    }
+                }
+                if (System.nanoTime() - lastArrival > TimeUnit.MINUTES.toNanos(2)) {
+                    throw new IllegalStateException(name + " run stalled with " + expected.size() + " predictions missing");
+                }
+            }
+            final double seconds = (lastArrival - start) / 1e9;
+            final long[] sorted = latencies.values().stream().mapToLong(Long::longValue).sorted().toArray();
+            final Run result = new Run(payloads.size() / seconds, sorted[sorted.length / 2],
+                    sorted[(int) Math.ceil(sorted.length * 0.99) - 1]);
+            System.out.printf(Locale.ROOT, "%-8s %,7d images in %6.1f s: %,6.0f images/s, p50 %4.0f ms, p99 %5.0f ms%n",
+                    name, payloads.size(), seconds, result.imagesPerSecond(), result.p50(), result.p99());
+            return result;
+        }
+    }
+
+    /** {@code count} pixel-array image events from the test set, ids unique per call, timestamps filled in later. */
+    private static List<String> payloads(final MnistDataset test, final int count) {
+        final String run = UUID.randomUUID().toString().substring(0, 8);
+        final List<String> payloads = new ArrayList<>(count);
+        for (int i = 0; i < count; i++) {
+            final int index = i % test.count();
+            final int[] pixels = new int[DigitNetwork.PIXELS];
+            for (int p = 0; p < pixels.length; p++) {
+                pixels[p] = test.pixels()[index * DigitNetwork.PIXELS + p] & 0xFF;
+            }
+            final DigitImage image = DigitImage.ofPixels(run + "-" + i, pixels, test.label(index), 0L, "bench");
+            payloads.add(new String(JsonSerde.serdeFor(DigitImage.class).serialize(Topics.IMAGES, image),
+                    java.nio.charset.StandardCharsets.UTF_8));
+        }
+        return payloads;
+    }
+
+    private static void awaitRunning(final StreamService service) throws InterruptedException {
+        final long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(1);
+        while (service.state() != KafkaStreams.State.RUNNING) {
+            if (System.nanoTime() > deadline) {
+                throw new IllegalStateException("stream app not RUNNING after a minute: " + service.state());
+            }
+            TimeUnit.MILLISECONDS.sleep(50);
+        }
+    }
+
+    private static KafkaProducer<String, String> producer(final String bootstrap) {
+        final Properties props = new Properties();
+        props.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
+        props.put(ProducerConfig.LINGER_MS_CONFIG, "5");
+        props.put(ProducerConfig.BATCH_SIZE_CONFIG, "262144");
+        return new KafkaProducer<>(props, new StringSerializer(), new StringSerializer());
+    }
+
+    private static KafkaConsumer<String, String> consumer(final String bootstrap) {
+        final Properties props = new Properties();
+        props.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
+        props.put(ConsumerConfig.GROUP_ID_CONFIG, "bench-reader-" + UUID.randomUUID());
+        props.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
+        props.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "latest");
+        return new KafkaConsumer<>(props, new StringDeserializer(), new StringDeserializer());
+    }
+}

@@ -1,0 +1,82 @@
+package io.digitstream.stream;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Map;
+import java.util.Properties;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class AppConfigTest {
+
+    @TempDir
+    Path dir;
+
+    @Test
+    void flagsOverrideEnvironmentWhichOverridesTheFile() throws Exception {
+        final Path file = dir.resolve("app.properties");
+        Files.writeString(file, """
+                inference.batch.size=32
+                inference.batch.wait.ms=7
+                http.port=9000
+                security.protocol=SSL
+                """);
+
+        final AppConfig config = AppConfig.load(file,
+                Map.of("DIGITS_INFERENCE_BATCH_SIZE", "64", "DIGITS_HTTP_PORT", "9100", "PATH", "/usr/bin"),
+                Map.of("http.port", "9200"));
+
+        assertThat(config.topology().batchSize()).isEqualTo(64);
+        assertThat(config.topology().batchWait()).isEqualTo(Duration.ofMillis(7));
+        assertThat(config.httpPort()).isEqualTo(9200);
+        assertThat(config.kafka()).containsEntry("security.protocol", "SSL").doesNotContainKey("path")
+                .doesNotContainKey("http.port");
+    }
+
+    @Test
+    void kafkaPropertiesPassThroughUnderTheAppsDefaults() {
+        final AppConfig config = AppConfig.load(null, Map.of(), Map.of(
+                "bootstrap.servers", "kafka:9092",
+                "processing.guarantee", "at_least_once",
+                "sasl.mechanism", "PLAIN",
+                "producer.linger.ms", "50"));
+
+        final Properties props = config.streamsProperties();
+
+        assertThat(config.embeddedBroker()).isFalse();
+        assertThat(props).containsEntry("bootstrap.servers", "kafka:9092")
+                .containsEntry("processing.guarantee", "at_least_once")
+                .containsEntry("sasl.mechanism", "PLAIN")
+                .containsEntry("producer.linger.ms", "50")
+                .containsEntry("producer.batch.size", "262144")
+                .containsEntry("application.id", "digit-stream");
+    }
+
+    @Test
+    void defaultsAreExactlyOnceOnTheEmbeddedBrokerWithGraceCoveringTheLabelJoin() {
+        final AppConfig config = AppConfig.load(null, Map.of(), Map.of());
+
+        assertThat(config.embeddedBroker()).isTrue();
+        assertThat(config.streamsProperties()).containsEntry("processing.guarantee", "exactly_once_v2");
+        assertThat(config.topology().accuracyGrace()).isEqualTo(config.topology().labelJoinWindow());
+        assertThat(config.topology().accuracyAdvance()).isLessThan(config.topology().accuracyWindow());
+    }
+
+    @Test
+    void badValuesSayWhichSettingIsWrong() {
+        assertThatThrownBy(() -> AppConfig.load(null, Map.of("DIGITS_INFERENCE_BATCH_SIZE", "lots"), Map.of()))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("inference.batch.size must be a whole number, got 'lots'");
+        assertThatThrownBy(() -> AppConfig.load(null, Map.of(), Map.of("accuracy.advance.ms", "600000")))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("advance");
+        assertThatThrownBy(() -> AppConfig.load(dir.resolve("missing.properties"), Map.of(), Map.of()))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("cannot read config file");
+    }
+}
