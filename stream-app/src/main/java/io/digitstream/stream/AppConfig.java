@@ -23,6 +23,7 @@ import org.apache.kafka.streams.StreamsConfig;
  *
  * @param bootstrapServers the Kafka cluster, or empty to start the embedded broker
  * @param brokerDir        data directory of the embedded broker
+ * @param brokerPort       client port of the embedded broker (0: any free port)
  * @param model            model artifact, or a models directory holding LATEST
  * @param httpPort         port of the metrics, health and dashboard endpoints (0: any free port)
  * @param partitions       partitions of the topics the app creates when missing
@@ -30,13 +31,14 @@ import org.apache.kafka.streams.StreamsConfig;
  * @param topology         the topology's settings
  * @param kafka            every other key, for Kafka Streams and its clients
  */
-public record AppConfig(String bootstrapServers, Path brokerDir, Path model, int httpPort, int partitions,
+public record AppConfig(String bootstrapServers, Path brokerDir, int brokerPort, Path model, int httpPort, int partitions,
         short replicationFactor, TopologySettings topology, Map<String, String> kafka) {
 
     public static final String ENV_PREFIX = "DIGITS_";
 
     public static final String BOOTSTRAP_SERVERS = "bootstrap.servers";
     public static final String BROKER_DIR = "embedded.broker.dir";
+    public static final String BROKER_PORT = "embedded.broker.port";
     public static final String MODEL = "model.path";
     public static final String HTTP_PORT = "http.port";
     public static final String PARTITIONS = "topic.partitions";
@@ -53,6 +55,7 @@ public record AppConfig(String bootstrapServers, Path brokerDir, Path model, int
     public static final Map<String, String> DEFAULTS = Map.ofEntries(
             Map.entry(BOOTSTRAP_SERVERS, ""),
             Map.entry(BROKER_DIR, "data/kafka"),
+            Map.entry(BROKER_PORT, "9092"),
             Map.entry(MODEL, "models"),
             Map.entry(HTTP_PORT, "8080"),
             Map.entry(PARTITIONS, "2"),
@@ -64,7 +67,7 @@ public record AppConfig(String bootstrapServers, Path brokerDir, Path model, int
             Map.entry(ACCURACY_ADVANCE_MS, "60000"),
             Map.entry(IMAGE_MAX_BYTES, "1048576"));
 
-    public static final Set<String> APP_KEYS = Set.of(BROKER_DIR, MODEL, HTTP_PORT, PARTITIONS, REPLICATION_FACTOR,
+    public static final Set<String> APP_KEYS = Set.of(BROKER_DIR, BROKER_PORT, MODEL, HTTP_PORT, PARTITIONS, REPLICATION_FACTOR,
             BATCH_SIZE, BATCH_WAIT_MS, LABEL_JOIN_WINDOW_MS, ACCURACY_WINDOW_MS, ACCURACY_ADVANCE_MS,
             ACCURACY_GRACE_MS, IMAGE_MAX_BYTES);
 
@@ -107,7 +110,7 @@ public record AppConfig(String bootstrapServers, Path brokerDir, Path model, int
         });
         final long replication = positiveLong(settings, REPLICATION_FACTOR);
         return new AppConfig(settings.get(BOOTSTRAP_SERVERS).strip(), Path.of(settings.get(BROKER_DIR)),
-                Path.of(settings.get(MODEL)), (int) nonNegativeLong(settings, HTTP_PORT),
+                (int) nonNegativeLong(settings, BROKER_PORT), Path.of(settings.get(MODEL)), (int) nonNegativeLong(settings, HTTP_PORT),
                 (int) positiveLong(settings, PARTITIONS), (short) replication, topology, Map.copyOf(kafka));
     }
 
@@ -116,7 +119,7 @@ public record AppConfig(String bootstrapServers, Path brokerDir, Path model, int
     }
 
     public AppConfig withBootstrapServers(final String servers) {
-        return new AppConfig(servers, brokerDir, model, httpPort, partitions, replicationFactor, topology, kafka);
+        return new AppConfig(servers, brokerDir, brokerPort, model, httpPort, partitions, replicationFactor, topology, kafka);
     }
 
     /** Kafka Streams properties: this app's defaults under everything the user set. */

@@ -75,6 +75,10 @@ public final class DeadLetters implements ProcessingExceptionHandler, Deserializ
         }
         final ProducerRecord<byte[], byte[]> letter =
                 ExceptionHandlerUtils.buildDeadLetterQueueRecord(topic, key, value, context, exception);
+        if (exception instanceof InvalidMessageException) {
+            // Bad input, not a bug: the message says it all and a stack trace would only add noise.
+            letter.headers().remove(ExceptionHandlerUtils.HEADER_ERRORS_STACKTRACE_NAME);
+        }
         letter.headers().add(REASON_HEADER, reason.getBytes(StandardCharsets.UTF_8));
         letter.headers().add(STAGE_HEADER, stage.getBytes(StandardCharsets.UTF_8));
         return List.of(letter);

@@ -44,12 +44,21 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
         this.bootstrapServers = bootstrapServers;
     }
 
-    /** Formats {@code logDir} if it is new, starts the broker and waits until it answers. */
+    /** Formats {@code logDir} if it is new, starts the broker on free ports and waits until it answers. */
     public static EmbeddedKafkaBroker start(final Path logDir) {
+        return start(logDir, 0);
+    }
+
+    /**
+     * Formats {@code logDir} if it is new, starts the broker and waits until it answers.
+     *
+     * @param port the clients' port, or 0 for any free one
+     */
+    public static EmbeddedKafkaBroker start(final Path logDir, final int port) {
         RuntimeException last = null;
-        for (int attempt = 1; attempt <= PORT_ATTEMPTS; attempt++) {
+        for (int attempt = 1; attempt <= (port == 0 ? PORT_ATTEMPTS : 1); attempt++) {
             try {
-                return startOnce(logDir, freePort(), freePort());
+                return startOnce(logDir, port == 0 ? freePort() : port, freePort());
             } catch (final RuntimeException e) {
                 // Another process may have taken a port between probing and binding: try new ones.
                 last = e;

@@ -14,9 +14,11 @@ import io.digitstream.model.ModelArtifactException;
 
 /** {@code stream-app}: runs the classifier on Kafka until SIGTERM or Ctrl-C. */
 @Command(name = "stream-app", mixinStandardHelpOptions = true, version = "stream-app 0.1.0", sortOptions = false,
-        description = {"Classifies digit images from digits.images with the trained model and writes",
-            "digits.predictions, digits.accuracy and digits.dlq. Without --bootstrap-servers it starts",
-            "an embedded single-node Kafka. Settings: file < DIGITS_* environment < flags."})
+        subcommands = {DemoCommand.class, ProduceCommand.class, ConsumeCommand.class},
+        description = {"Classifies digit images from digits.images with the trained model and writes "
+                + "digits.predictions, digits.accuracy and digits.dlq. Without --bootstrap-servers it starts an "
+                + "embedded single-node Kafka. Settings: file < DIGITS_* environment < flags.",
+            "", "Subcommands: demo (the whole product on one machine), produce and consume (clients)."})
 public final class StreamApp implements Callable<Integer> {
 
     static final int EXIT_FAILURE = 1;
@@ -49,13 +51,16 @@ public final class StreamApp implements Callable<Integer> {
         System.setProperty("java.awt.headless", "true");
         final CommandLine cli = new CommandLine(new StreamApp());
         cli.setParameterExceptionHandler((e, ignored) -> {
-            e.getCommandLine().getErr().println("stream-app: " + e.getMessage() + ". See 'stream-app --help'.");
+            final String name = e.getCommandLine().getCommandSpec().qualifiedName();
+            e.getCommandLine().getErr().println(name + ": " + e.getMessage() + ". See '" + name + " --help'.");
             return EXIT_USAGE;
         });
         cli.setExecutionExceptionHandler((e, command, parsed) -> {
             if (e instanceof IllegalArgumentException || e instanceof ModelArtifactException
-                    || e instanceof IllegalStateException || e instanceof java.io.UncheckedIOException) {
-                command.getErr().println("stream-app: " + e.getMessage());
+                    || e instanceof IllegalStateException || e instanceof java.io.UncheckedIOException
+                    || e instanceof io.digitstream.model.mnist.MnistUnavailableException
+                    || e instanceof org.apache.kafka.common.KafkaException) {
+                command.getErr().println(command.getCommandSpec().qualifiedName() + ": " + e.getMessage());
                 return e instanceof IllegalArgumentException ? EXIT_USAGE : EXIT_FAILURE;
             }
             command.getErr().println("stream-app: unexpected failure, please report it with this trace:");

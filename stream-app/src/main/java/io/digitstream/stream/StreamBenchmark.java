@@ -81,6 +81,7 @@ public final class StreamBenchmark implements Callable<Integer> {
         final Map<String, String> flags = new HashMap<>(settings);
         flags.put(AppConfig.MODEL, model.toString());
         flags.put(AppConfig.BROKER_DIR, brokerDir.toString());
+        flags.put(AppConfig.BROKER_PORT, "0");
         flags.put(AppConfig.HTTP_PORT, "0");
         flags.put("application.id", "bench-" + UUID.randomUUID());
         flags.put("state.dir", Files.createTempDirectory("bench-state").toString());

@@ -41,14 +41,16 @@ public final class StreamService implements AutoCloseable {
     private final HttpEndpoints http;
     private final String bootstrapServers;
     private final JvmGcMetrics gcMetrics;
+    private final StreamMetrics metrics;
 
     private StreamService(final EmbeddedKafkaBroker broker, final KafkaStreams streams, final HttpEndpoints http,
-            final String bootstrapServers, final JvmGcMetrics gcMetrics) {
+            final String bootstrapServers, final JvmGcMetrics gcMetrics, final StreamMetrics metrics) {
         this.broker = broker;
         this.streams = streams;
         this.http = http;
         this.bootstrapServers = bootstrapServers;
         this.gcMetrics = gcMetrics;
+        this.metrics = metrics;
     }
 
     /** Dead-letter settings for Kafka Streams: the built-in DLQ topic and {@link DeadLetters} as both handlers. */
@@ -57,7 +59,7 @@ public final class StreamService implements AutoCloseable {
         props.put(StreamsConfig.ERRORS_DEAD_LETTER_QUEUE_TOPIC_NAME_CONFIG, Topics.DEAD_LETTERS);
         props.put(StreamsConfig.PROCESSING_EXCEPTION_HANDLER_CLASS_CONFIG, DeadLetters.class.getName());
         props.put(StreamsConfig.DESERIALIZATION_EXCEPTION_HANDLER_CLASS_CONFIG, DeadLetters.class.getName());
-        props.put(StreamsConfig.PROCESSING_EXCEPTION_HANDLER_GLOBAL_ENABLED_CONFIG, "true");
+        props.put(StreamsConfig.PROCESSING_EXCEPTION_HANDLER_GLOBAL_ENABLED_CONFIG, true);
         props.put(DeadLetters.METRICS_CONFIG, metrics);
         return props;
     }
@@ -67,7 +69,7 @@ public final class StreamService implements AutoCloseable {
         EmbeddedKafkaBroker broker = null;
         AppConfig config = requested;
         if (config.embeddedBroker()) {
-            broker = EmbeddedKafkaBroker.start(config.brokerDir());
+            broker = EmbeddedKafkaBroker.start(config.brokerDir(), config.brokerPort());
             config = config.withBootstrapServers(broker.bootstrapServers());
         }
         try {
@@ -108,7 +110,7 @@ public final class StreamService implements AutoCloseable {
             streams.start();
             log.info("Classifying {} with model {} on {}; metrics and health on http://localhost:{}/",
                     Topics.IMAGES, classifier.modelVersion(), config.bootstrapServers(), http.port());
-            return new StreamService(broker, streams, http, config.bootstrapServers(), gcMetrics);
+            return new StreamService(broker, streams, http, config.bootstrapServers(), gcMetrics, metrics);
         } catch (final RuntimeException e) {
             if (broker != null) {
                 broker.close();
@@ -123,6 +125,12 @@ public final class StreamService implements AutoCloseable {
 
     public int httpPort() {
         return http.port();
+    }
+
+    /** Records sent to the dead-letter topic since start. */
+    public double deadLetters() {
+        return metrics.registry().find("digits.dead.letters").counters().stream()
+                .mapToDouble(io.micrometer.core.instrument.Counter::count).sum();
     }
 
     public KafkaStreams.State state() {
