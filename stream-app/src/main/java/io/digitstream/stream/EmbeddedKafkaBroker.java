@@ -113,6 +113,10 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
     }
 
     private static void format(final Path logDir, final Properties props) throws IOException {
+        if (Files.exists(logDir.resolve("meta.properties"))) {
+            // Formatted by an earlier run: keep its cluster id and data.
+            return;
+        }
         final Path config = Files.createTempFile("embedded-kafka", ".properties");
         try {
             try (var out = Files.newOutputStream(config)) {
