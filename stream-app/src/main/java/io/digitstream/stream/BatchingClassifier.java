@@ -93,6 +93,7 @@ public final class BatchingClassifier implements Processor<String, DecodedImage,
                     result.probabilities(), classifier.modelVersion(), label,
                     label == null ? null : label == result.predicted(), image.eventTime(), now);
             metrics.prediction(result.predicted(), result.confidence(), now - image.eventTime());
+            metrics.rememberImage(image.id(), image.pixels());
             context.forward(new Record<>(image.id(), prediction, image.eventTime()));
             buffer.delete(batch.get(i).key);
         }

@@ -32,6 +32,17 @@ public final class StreamMetrics {
     private final Counter labelsUnmatched;
     private final Counter predictionsNeverLabelled;
     private final AtomicReference<String> modelVersion = new AtomicReference<>("none");
+    /** The pixels of the latest images classified, for the dashboard's recent predictions. */
+    private final Map<String, byte[]> recentImages = java.util.Collections.synchronizedMap(
+            new java.util.LinkedHashMap<>(RECENT_IMAGES, 0.75f, false) {
+                private static final long serialVersionUID = 1L;
+
+                @Override
+                protected boolean removeEldestEntry(final Map.Entry<String, byte[]> eldest) {
+                    return size() > RECENT_IMAGES;
+                }
+            });
+    private static final int RECENT_IMAGES = 512;
 
     public StreamMetrics(final MeterRegistry registry) {
         this.registry = registry;
@@ -86,6 +97,22 @@ public final class StreamMetrics {
         predictionsPerDigit[digit].increment();
         confidence.record(probability);
         endToEndLatency.record(Math.max(0, latencyMillis), TimeUnit.MILLISECONDS);
+    }
+
+    public void rememberImage(final String id, final byte[] pixels) {
+        recentImages.put(id, pixels);
+    }
+
+    /** The pixels of a recently classified image, or null. */
+    public byte[] recentImage(final String id) {
+        return recentImages.get(id);
+    }
+
+    public Map<String, Double> deadLettersByReason() {
+        final Map<String, Double> byReason = new java.util.TreeMap<>();
+        registry.find("digits.dead.letters").counters()
+                .forEach(counter -> byReason.put(counter.getId().getTag("reason"), counter.count()));
+        return byReason;
     }
 
     public void deadLetter(final String reason) {

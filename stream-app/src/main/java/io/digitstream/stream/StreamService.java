@@ -1,6 +1,7 @@
 package io.digitstream.stream;
 
 import java.time.Duration;
+import java.util.List;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.Properties;
@@ -23,6 +24,8 @@ import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 
 import io.digitstream.model.DigitClassifier;
+import io.digitstream.schemas.DigitImage;
+import io.digitstream.schemas.JsonSerde;
 import io.digitstream.schemas.Topics;
 
 /**
@@ -42,15 +45,31 @@ public final class StreamService implements AutoCloseable {
     private final String bootstrapServers;
     private final JvmGcMetrics gcMetrics;
     private final StreamMetrics metrics;
+    private final DashboardFeed feed;
+    private final ImageProducer canvas;
 
     private StreamService(final EmbeddedKafkaBroker broker, final KafkaStreams streams, final HttpEndpoints http,
-            final String bootstrapServers, final JvmGcMetrics gcMetrics, final StreamMetrics metrics) {
+            final String bootstrapServers, final JvmGcMetrics gcMetrics, final StreamMetrics metrics,
+            final DashboardFeed feed, final ImageProducer canvas) {
         this.broker = broker;
         this.streams = streams;
         this.http = http;
         this.bootstrapServers = bootstrapServers;
         this.gcMetrics = gcMetrics;
         this.metrics = metrics;
+        this.feed = feed;
+        this.canvas = canvas;
+    }
+
+    /** The client settings (security and the like) that also apply to the app's own producer. */
+    private static Map<String, String> producerSettings(final AppConfig config) {
+        final Map<String, String> settings = new HashMap<>();
+        config.kafka().forEach((key, value) -> {
+            if (org.apache.kafka.clients.producer.ProducerConfig.configNames().contains(key)) {
+                settings.put(key, value);
+            }
+        });
+        return settings;
     }
 
     /** Dead-letter settings for Kafka Streams: the built-in DLQ topic and {@link DeadLetters} as both handlers. */
@@ -105,12 +124,23 @@ public final class StreamService implements AutoCloseable {
                 log.error("Stream thread failed again; shutting down", exception);
                 return StreamsUncaughtExceptionHandler.StreamThreadExceptionResponse.SHUTDOWN_CLIENT;
             });
-            final HttpEndpoints http = HttpEndpoints.start(config.httpPort(), registry, streams::state,
+            final DashboardFeed feed = new DashboardFeed(config.bootstrapServers(), config.kafka(), metrics,
                     classifier.modelVersion());
+            final ImageProducer canvas = new ImageProducer(config.bootstrapServers(), producerSettings(config),
+                    Duration.ZERO);
+            final HttpEndpoints http = HttpEndpoints.start(config.httpPort(), registry, streams::state,
+                    classifier.modelVersion(), feed, png -> {
+                        final String id = "canvas-" + java.util.UUID.randomUUID();
+                        canvas.send(List.of(new Outgoing(id, JsonSerde.serdeFor(DigitImage.class).serialize(
+                                Topics.IMAGES, DigitImage.ofPng(id, png, null, System.currentTimeMillis(), "canvas")),
+                                null)), 0, () -> false, sent -> { });
+                        return id;
+                    });
             streams.start();
             log.info("Classifying {} with model {} on {}; metrics and health on http://localhost:{}/",
                     Topics.IMAGES, classifier.modelVersion(), config.bootstrapServers(), http.port());
-            return new StreamService(broker, streams, http, config.bootstrapServers(), gcMetrics, metrics);
+            return new StreamService(broker, streams, http, config.bootstrapServers(), gcMetrics, metrics, feed,
+                    canvas);
         } catch (final RuntimeException e) {
             if (broker != null) {
                 broker.close();
@@ -129,8 +159,7 @@ public final class StreamService implements AutoCloseable {
 
     /** Records sent to the dead-letter topic since start. */
     public double deadLetters() {
-        return metrics.registry().find("digits.dead.letters").counters().stream()
-                .mapToDouble(io.micrometer.core.instrument.Counter::count).sum();
+        return metrics.deadLettersByReason().values().stream().mapToDouble(Double::doubleValue).sum();
     }
 
     public KafkaStreams.State state() {
@@ -142,9 +171,11 @@ public final class StreamService implements AutoCloseable {
         log.info("Shutting down");
         // Leave the group at once, so a restarted instance gets the partitions without waiting out
         // the session timeout (Streams stays in the group on close by default).
+        http.close();
+        canvas.close();
         streams.close(CloseOptions.timeout(CLOSE_TIMEOUT)
                 .withGroupMembershipOperation(CloseOptions.GroupMembershipOperation.LEAVE_GROUP));
-        http.close();
+        feed.close();
         gcMetrics.close();
         if (broker != null) {
             broker.close();
