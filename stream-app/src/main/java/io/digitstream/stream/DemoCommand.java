@@ -88,8 +88,10 @@ final class DemoCommand implements Callable<Integer> {
         }
 
         final AtomicBoolean stop = new AtomicBoolean();
+        final AtomicBoolean interrupted = new AtomicBoolean();
         final CountDownLatch stopped = new CountDownLatch(1);
         final Thread hook = new Thread(() -> {
+            interrupted.set(true);
             stop.set(true);
             try {
                 stopped.await(1, TimeUnit.MINUTES);
@@ -113,10 +115,11 @@ final class DemoCommand implements Callable<Integer> {
             replay.setDaemon(true);
             replay.start();
             summarize(service, truth, sent, stop, out);
+            stop.set(true);
             replay.join(TimeUnit.SECONDS.toMillis(10));
         } finally {
             stopped.countDown();
-            if (!stop.get()) {
+            if (!interrupted.get()) {
                 Runtime.getRuntime().removeShutdownHook(hook);
             }
         }
