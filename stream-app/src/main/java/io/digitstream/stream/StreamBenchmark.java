@@ -57,8 +57,12 @@ public final class StreamBenchmark implements Callable<Integer> {
     @Option(names = "--cache-dir", defaultValue = "data/mnist", description = "MNIST cache directory.")
     private Path cacheDir;
 
-    @Option(names = "--images", defaultValue = "30000", description = "Images for the full-load run.")
+    @Option(names = "--images", defaultValue = "40000", description = "Images for the full-load run.")
     private int images;
+
+    @Option(names = "--warm-up", defaultValue = "10000",
+            description = "Images sent first and not measured: JIT compilation and the first batches.")
+    private int warmUp;
 
     @Option(names = "--half-load-seconds", defaultValue = "20", description = "Length of the half-load run.")
     private int halfLoadSeconds;
@@ -93,12 +97,11 @@ public final class StreamBenchmark implements Callable<Integer> {
 
         try (StreamService service = StreamService.start(config)) {
             awaitRunning(service);
-            final List<String> payloads = payloads(test, images);
-            // Warm-up: the first batches pay for JIT and native initialisation.
-            run(service.bootstrapServers(), payloads.subList(0, 2_000), 0, "warm-up");
-            final Run full = run(service.bootstrapServers(), payloads.subList(2_000, payloads.size()), 0, "full");
+            // Warm-up: the first batches pay for JIT compilation and native initialisation.
+            run(service.bootstrapServers(), payloads(test, warmUp), 0, "warm-up");
+            final Run full = run(service.bootstrapServers(), payloads(test, images), 0, "full");
             final double halfRate = full.imagesPerSecond() / 2;
-            final int halfCount = (int) Math.min(payloads.size(), halfRate * halfLoadSeconds);
+            final int halfCount = (int) (halfRate * halfLoadSeconds);
             final Run half = run(service.bootstrapServers(), payloads(test, halfCount), halfRate, "half");
 
             System.out.printf(Locale.ROOT, "%nbatch size %d, wait %d ms, %s, %d stream thread(s), OMP_NUM_THREADS=%s%n",
