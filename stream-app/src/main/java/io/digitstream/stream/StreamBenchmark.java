@@ -15,16 +15,11 @@ import java.util.UUID;
 import java.util.concurrent.Callable;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.locks.LockSupport;
 
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
-import org.apache.kafka.clients.producer.KafkaProducer;
-import org.apache.kafka.clients.producer.ProducerConfig;
-import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.serialization.StringDeserializer;
-import org.apache.kafka.common.serialization.StringSerializer;
 import org.apache.kafka.streams.KafkaStreams;
 
 import picocli.CommandLine;
@@ -35,8 +30,6 @@ import io.digitstream.model.DigitClassifier;
 import io.digitstream.model.DigitNetwork;
 import io.digitstream.model.mnist.MnistDataset;
 import io.digitstream.model.mnist.MnistLocator;
-import io.digitstream.schemas.DigitImage;
-import io.digitstream.schemas.JsonSerde;
 import io.digitstream.schemas.Topics;
 
 /**
@@ -98,11 +91,11 @@ public final class StreamBenchmark implements Callable<Integer> {
         try (StreamService service = StreamService.start(config)) {
             awaitRunning(service);
             // Warm-up: the first batches pay for JIT compilation and native initialisation.
-            run(service.bootstrapServers(), payloads(test, warmUp), 0, "warm-up");
-            final Run full = run(service.bootstrapServers(), payloads(test, images), 0, "full");
+            run(service.bootstrapServers(), images(test, warmUp), 0, "warm-up");
+            final Run full = run(service.bootstrapServers(), images(test, images), 0, "full");
             final double halfRate = full.imagesPerSecond() / 2;
             final int halfCount = (int) (halfRate * halfLoadSeconds);
-            final Run half = run(service.bootstrapServers(), payloads(test, halfCount), halfRate, "half");
+            final Run half = run(service.bootstrapServers(), images(test, halfCount), halfRate, "half");
 
             System.out.printf(Locale.ROOT, "%nbatch size %d, wait %d ms, %s, %d stream thread(s), OMP_NUM_THREADS=%s%n",
                     batch, config.topology().batchWait().toMillis(),
@@ -156,20 +149,18 @@ public final class StreamBenchmark implements Callable<Integer> {
     }
 
     /**
-     * Produces {@code payloads} (at {@code rate} per second, or as fast as possible when 0) and waits
-     * until a read_committed consumer has every prediction. Latency is receipt time minus the event
-     * time the producer stamped.
+     * Produces {@code images} (at {@code rate} per second, or as fast as possible when 0) and waits
+     * until a read_committed consumer has every prediction. The images carry no timestamp, so their
+     * event time is the record timestamp the producer stamps; latency is the consumer's receipt time
+     * minus that.
      */
-    private static Run run(final String bootstrap, final List<String> payloads, final double rate, final String name) {
-        final Map<String, Long> latencies = new ConcurrentHashMap<>();
+    private static Run run(final String bootstrap, final List<Outgoing> images, final double rate, final String name)
+            throws InterruptedException {
         final Set<String> expected = ConcurrentHashMap.newKeySet();
-        final List<String> ids = new ArrayList<>();
-        for (final String payload : payloads) {
-            ids.add(payload.substring(payload.indexOf("\"id\":\"") + 6, payload.indexOf('"', payload.indexOf("\"id\":\"") + 6)));
-        }
-        expected.addAll(ids);
+        images.forEach(image -> expected.add(image.id()));
+        final List<Long> latencies = new ArrayList<>(images.size());
         try (KafkaConsumer<String, String> consumer = consumer(bootstrap);
-                KafkaProducer<String, String> producer = producer(bootstrap)) {
+                ImageProducer producer = new ImageProducer(bootstrap, Map.of(), Duration.ZERO)) {
             consumer.subscribe(List.of(Topics.PREDICTIONS));
             while (consumer.assignment().isEmpty()) {
                 consumer.poll(Duration.ofMillis(100));
@@ -177,58 +168,42 @@ public final class StreamBenchmark implements Callable<Integer> {
             consumer.seekToEnd(consumer.assignment());
             consumer.assignment().forEach(consumer::position);
             final long start = System.nanoTime();
-            final Thread sender = new Thread(() -> {
-                for (int i = 0; i < payloads.size(); i++) {
-                    if (rate > 0) {
-                        final long due = start + (long) (i * 1e9 / rate);
-                        while (System.nanoTime() < due) {
-                            LockSupport.parkNanos(due - System.nanoTime());
-                        }
-                    }
-                    final long now = System.currentTimeMillis();
-                    final String payload = payloads.get(i).replace("\"timestamp\":0", "\"timestamp\":" + now);
-                    producer.send(new ProducerRecord<>(Topics.IMAGES, ids.get(i), payload));
-                }
-                producer.flush();
-            }, "bench-producer");
+            final Thread sender = new Thread(() -> producer.send(images, rate, () -> false, sent -> { }),
+                    "bench-producer");
             sender.start();
             long lastArrival = start;
             while (!expected.isEmpty()) {
                 for (final ConsumerRecord<String, String> record : consumer.poll(Duration.ofMillis(100))) {
                     if (expected.remove(record.key())) {
-                        latencies.put(record.key(), System.currentTimeMillis() - record.timestamp());
+                        latencies.add(System.currentTimeMillis() - record.timestamp());
                         lastArrival = System.nanoTime();
                     }
                 }
                 if (System.nanoTime() - lastArrival > TimeUnit.MINUTES.toNanos(2)) {
-                    throw new IllegalStateException(name + " run stalled with " + expected.size() + " predictions missing");
+                    throw new IllegalStateException(name + " run stalled with " + expected.size()
+                            + " predictions missing");
                 }
             }
+            sender.join();
             final double seconds = (lastArrival - start) / 1e9;
-            final long[] sorted = latencies.values().stream().mapToLong(Long::longValue).sorted().toArray();
-            final Run result = new Run(payloads.size() / seconds, sorted[sorted.length / 2],
+            final long[] sorted = latencies.stream().mapToLong(Long::longValue).sorted().toArray();
+            final Run result = new Run(images.size() / seconds, sorted[sorted.length / 2],
                     sorted[(int) Math.ceil(sorted.length * 0.99) - 1]);
             System.out.printf(Locale.ROOT, "%-8s %,7d images in %6.1f s: %,6.0f images/s, p50 %4.0f ms, p99 %5.0f ms%n",
-                    name, payloads.size(), seconds, result.imagesPerSecond(), result.p50(), result.p99());
+                    name, images.size(), seconds, result.imagesPerSecond(), result.p50(), result.p99());
             return result;
         }
     }
 
-    /** {@code count} pixel-array image events from the test set, ids unique per call, timestamps filled in later. */
-    private static List<String> payloads(final MnistDataset test, final int count) {
+    /** {@code count} pixel-array image events from the test set, over and over, with ids unique per call. */
+    private static List<Outgoing> images(final MnistDataset test, final int count) {
+        final List<Outgoing> images = new ArrayList<>(count);
         final String run = UUID.randomUUID().toString().substring(0, 8);
-        final List<String> payloads = new ArrayList<>(count);
-        for (int i = 0; i < count; i++) {
-            final int index = i % test.count();
-            final int[] pixels = new int[DigitNetwork.PIXELS];
-            for (int p = 0; p < pixels.length; p++) {
-                pixels[p] = test.pixels()[index * DigitNetwork.PIXELS + p] & 0xFF;
-            }
-            final DigitImage image = DigitImage.ofPixels(run + "-" + i, pixels, test.label(index), 0L, "bench");
-            payloads.add(new String(JsonSerde.serdeFor(DigitImage.class).serialize(Topics.IMAGES, image),
-                    java.nio.charset.StandardCharsets.UTF_8));
+        for (int round = 0; images.size() < count; round++) {
+            final List<Outgoing> pass = ImageSources.mnist(test, run + "-" + round, ImageSources.LabelMode.INLINE, round);
+            images.addAll(pass.subList(0, Math.min(pass.size(), count - images.size())));
         }
-        return payloads;
+        return images;
     }
 
     private static void awaitRunning(final StreamService service) throws InterruptedException {
@@ -239,14 +214,6 @@ public final class StreamBenchmark implements Callable<Integer> {
             }
             TimeUnit.MILLISECONDS.sleep(50);
         }
-    }
-
-    private static KafkaProducer<String, String> producer(final String bootstrap) {
-        final Properties props = new Properties();
-        props.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
-        props.put(ProducerConfig.LINGER_MS_CONFIG, "5");
-        props.put(ProducerConfig.BATCH_SIZE_CONFIG, "262144");
-        return new KafkaProducer<>(props, new StringSerializer(), new StringSerializer());
     }
 
     private static KafkaConsumer<String, String> consumer(final String bootstrap) {

@@ -23,6 +23,7 @@ import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
 import org.openqa.selenium.By;
 import org.openqa.selenium.OutputType;
+import org.openqa.selenium.StaleElementReferenceException;
 import org.openqa.selenium.TakesScreenshot;
 import org.openqa.selenium.WebDriver;
 import org.openqa.selenium.WebElement;
@@ -31,7 +32,6 @@ import org.openqa.selenium.chrome.ChromeDriverService;
 import org.openqa.selenium.chrome.ChromeOptions;
 import org.openqa.selenium.interactions.Actions;
 
-import io.digitstream.model.ModelArtifact;
 import io.digitstream.model.mnist.MnistDataset;
 import io.digitstream.schemas.ClassAccuracy;
 import io.digitstream.schemas.JsonSerde;
@@ -55,14 +55,7 @@ class DashboardTest {
     void showsWhatTheTopicsHoldAndClassifiesADrawnDigitThroughKafka() throws Exception {
         assumeTrue(Files.isExecutable(CHROMIUM) && Files.isExecutable(CHROMEDRIVER),
                 "needs Debian's chromium and chromium-driver (.ci/run installs them)");
-        ModelArtifact.save(dir.resolve("model"), TestFixtures.network(), TestFixtures.classifier().metadata());
-        final Map<String, String> settings = new HashMap<>();
-        settings.put(AppConfig.BOOTSTRAP_SERVERS, KafkaClusterExtension.bootstrapServers());
-        settings.put(AppConfig.MODEL, dir.resolve("model").toString());
-        settings.put(AppConfig.HTTP_PORT, "0");
-        settings.put("application.id", "dashboard-" + UUID.randomUUID());
-        settings.put("state.dir", dir.resolve("state").toString());
-        settings.put("commit.interval.ms", "100");
+        final Map<String, String> settings = TestFixtures.appSettings(dir, "dashboard");
         final MnistDataset test = TestFixtures.mnist().test().limit(IMAGES);
         final String run = "dash-" + UUID.randomUUID().toString().substring(0, 6);
 
@@ -75,7 +68,8 @@ class DashboardTest {
             final WebDriver browser = chromium();
             try {
                 browser.get("http://localhost:" + service.httpPort() + "/");
-                await().atMost(TIMEOUT).untilAsserted(() -> {
+                // The page redraws every second, so an element found may be replaced before it is read.
+                await().atMost(TIMEOUT).ignoreException(StaleElementReferenceException.class).untilAsserted(() -> {
                     assertThat(text(browser, "model-version")).isEqualTo(TestFixtures.MODEL_VERSION);
                     assertThat(number(text(browser, "predictions-total"))).isEqualTo(readAll(Topics.PREDICTIONS).size());
                     final ClassAccuracy all = newestRows().get(ClassAccuracy.ALL_CLASSES);

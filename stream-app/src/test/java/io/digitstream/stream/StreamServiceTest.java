@@ -32,7 +32,6 @@ import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
 
 import io.digitstream.model.DigitClassifier;
-import io.digitstream.model.ModelArtifact;
 import io.digitstream.model.mnist.MnistDataset;
 import io.digitstream.schemas.ClassAccuracy;
 import io.digitstream.schemas.DigitImage;
@@ -60,14 +59,7 @@ class StreamServiceTest {
     @Test
     void classifiesAllTestImagesExactlyOnceAcrossARestartAndAccountsForEveryRecord() throws Exception {
         final DigitClassifier classifier = TestFixtures.classifier();
-        ModelArtifact.save(dir.resolve("model"), TestFixtures.network(), classifier.metadata());
-        final Map<String, String> settings = new HashMap<>();
-        settings.put(AppConfig.BOOTSTRAP_SERVERS, KafkaClusterExtension.bootstrapServers());
-        settings.put(AppConfig.MODEL, dir.resolve("model").toString());
-        settings.put(AppConfig.HTTP_PORT, "0");
-        settings.put("application.id", "it-" + UUID.randomUUID());
-        settings.put("state.dir", dir.resolve("state").toString());
-        settings.put("commit.interval.ms", "100");
+        final Map<String, String> settings = TestFixtures.appSettings(dir, "it");
         // One window for the whole run, still open when newer images have moved stream time on.
         settings.put(AppConfig.ACCURACY_WINDOW_MS, Long.toString(Duration.ofDays(1).toMillis()));
         settings.put(AppConfig.ACCURACY_ADVANCE_MS, Long.toString(Duration.ofDays(1).toMillis()));

@@ -13,6 +13,7 @@ import org.nd4j.linalg.factory.Nd4j;
 import io.digitstream.model.DigitClassifier;
 import io.digitstream.model.DigitImages;
 import io.digitstream.model.DigitNetwork;
+import io.digitstream.model.ModelArtifact;
 import io.digitstream.model.ModelMetadata;
 import io.digitstream.model.mnist.MnistData;
 import io.digitstream.model.mnist.MnistDataset;
@@ -63,6 +64,22 @@ final class TestFixtures {
     static synchronized MultiLayerNetwork network() {
         classifier();
         return network;
+    }
+
+    /**
+     * Settings for a stream app on the test broker, serving the test model saved under {@code dir},
+     * with its own application id and state directory.
+     */
+    static Map<String, String> appSettings(final Path dir, final String name) {
+        ModelArtifact.save(dir.resolve("model"), network(), classifier().metadata());
+        final Map<String, String> settings = new java.util.HashMap<>();
+        settings.put(AppConfig.BOOTSTRAP_SERVERS, KafkaClusterExtension.bootstrapServers());
+        settings.put(AppConfig.MODEL, dir.resolve("model").toString());
+        settings.put(AppConfig.HTTP_PORT, "0");
+        settings.put("application.id", name + "-" + java.util.UUID.randomUUID());
+        settings.put("state.dir", dir.resolve("state").toString());
+        settings.put("commit.interval.ms", "100");
+        return settings;
     }
 
     /** Test image {@code index} as the 784 ints of a DigitImage. */
