@@ -55,6 +55,11 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
      * @param port the clients' port, or 0 for any free one
      */
     public static EmbeddedKafkaBroker start(final Path logDir, final int port) {
+        if (port != 0 && !isFree(port)) {
+            throw new IllegalStateException("cannot start the embedded Kafka broker: port " + port + " is in use. "
+                    + "If a Kafka runs there, use it with --bootstrap-servers localhost:" + port
+                    + "; otherwise pick another port with --set embedded.broker.port=PORT");
+        }
         RuntimeException last = null;
         for (int attempt = 1; attempt <= (port == 0 ? PORT_ATTEMPTS : 1); attempt++) {
             try {
@@ -154,6 +159,16 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
     public void close() {
         server.shutdown();
         server.awaitShutdown();
+    }
+
+    private static boolean isFree(final int port) {
+        try (ServerSocket socket = new ServerSocket()) {
+            socket.setReuseAddress(true);
+            socket.bind(new java.net.InetSocketAddress("127.0.0.1", port));
+            return true;
+        } catch (final IOException e) {
+            return false;
+        }
     }
 
     private static int freePort() {
