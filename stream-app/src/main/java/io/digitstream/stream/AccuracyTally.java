@@ -7,7 +7,10 @@ import com.fasterxml.jackson.annotation.JsonProperty;
 import io.digitstream.model.DigitNetwork;
 import io.digitstream.schemas.ClassAccuracy;
 
-/** The running counts of one true class (or all) in one window. */
+/**
+ * Running counts of one true class (or all): the partial counts of a task between two flushes of
+ * the {@link AccuracyCombiner}, and the totals of a window once those partials are merged.
+ */
 public final class AccuracyTally {
 
     @JsonProperty
@@ -18,15 +21,37 @@ public final class AccuracyTally {
     private long[] predictedCounts = new long[DigitNetwork.CLASSES];
     @JsonProperty
     private String modelVersion;
+    @JsonProperty
+    private long latestEventTime;
 
-    public AccuracyTally updateFrom(final LabeledPrediction prediction) {
+    /** Counts one labelled prediction with the given event time. */
+    public AccuracyTally updateFrom(final LabeledPrediction prediction, final long eventTime) {
         total++;
         if (prediction.correct()) {
             correct++;
         }
         predictedCounts[prediction.predicted()]++;
         modelVersion = prediction.modelVersion();
+        latestEventTime = Math.max(latestEventTime, eventTime);
         return this;
+    }
+
+    /** Adds another tally's counts to this one. */
+    public AccuracyTally merge(final AccuracyTally other) {
+        total += other.total;
+        correct += other.correct;
+        for (int digit = 0; digit < predictedCounts.length; digit++) {
+            predictedCounts[digit] += other.predictedCounts[digit];
+        }
+        if (other.modelVersion != null) {
+            modelVersion = other.modelVersion;
+        }
+        latestEventTime = Math.max(latestEventTime, other.latestEventTime);
+        return this;
+    }
+
+    public long latestEventTime() {
+        return latestEventTime;
     }
 
     public ClassAccuracy toRecord(final String trueClass, final Window window) {

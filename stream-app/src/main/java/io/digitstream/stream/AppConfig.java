@@ -49,6 +49,7 @@ public record AppConfig(String bootstrapServers, Path brokerDir, int brokerPort,
     public static final String ACCURACY_WINDOW_MS = "accuracy.window.ms";
     public static final String ACCURACY_ADVANCE_MS = "accuracy.advance.ms";
     public static final String ACCURACY_GRACE_MS = "accuracy.grace.ms";
+    public static final String ACCURACY_FLUSH_MS = "accuracy.flush.ms";
     public static final String IMAGE_MAX_BYTES = "image.max.bytes";
 
     /** The defaults: measured where it matters (see docs/benchmarks.md). */
@@ -65,11 +66,12 @@ public record AppConfig(String bootstrapServers, Path brokerDir, int brokerPort,
             Map.entry(LABEL_JOIN_WINDOW_MS, "300000"),
             Map.entry(ACCURACY_WINDOW_MS, "300000"),
             Map.entry(ACCURACY_ADVANCE_MS, "60000"),
+            Map.entry(ACCURACY_FLUSH_MS, "500"),
             Map.entry(IMAGE_MAX_BYTES, "1048576"));
 
     public static final Set<String> APP_KEYS = Set.of(BROKER_DIR, BROKER_PORT, MODEL, HTTP_PORT, PARTITIONS, REPLICATION_FACTOR,
             BATCH_SIZE, BATCH_WAIT_MS, LABEL_JOIN_WINDOW_MS, ACCURACY_WINDOW_MS, ACCURACY_ADVANCE_MS,
-            ACCURACY_GRACE_MS, IMAGE_MAX_BYTES);
+            ACCURACY_GRACE_MS, ACCURACY_FLUSH_MS, IMAGE_MAX_BYTES);
 
     /**
      * @param file  a properties file, or null
@@ -101,6 +103,7 @@ public record AppConfig(String bootstrapServers, Path brokerDir, int brokerPort,
                 // Late labels keep their image's event time: the windows must wait as long as the join.
                 Duration.ofMillis(settings.containsKey(ACCURACY_GRACE_MS)
                         ? nonNegativeLong(settings, ACCURACY_GRACE_MS) : joinWindow),
+                Duration.ofMillis(positiveLong(settings, ACCURACY_FLUSH_MS)),
                 (int) positiveLong(settings, IMAGE_MAX_BYTES));
         final Map<String, String> kafka = new LinkedHashMap<>();
         settings.forEach((key, value) -> {

@@ -1,6 +1,5 @@
 package io.digitstream.stream;
 
-import java.util.List;
 
 import org.apache.kafka.common.serialization.Serde;
 import org.apache.kafka.common.serialization.Serdes;
@@ -35,7 +34,7 @@ import io.digitstream.schemas.Topics;
  * <pre>
  * digits.images -> decode-image -> classify (micro-batches) -> digits.predictions
  *                                        |
- * digits.labels -> label-join <----------+ -> by-true-class -> accuracy windows -> digits.accuracy
+ * digits.labels -> label-join <----------+ -> accuracy-partials -> accuracy windows -> digits.accuracy
  * </pre>
  *
  * Anything that cannot be read or decoded goes to digits.dlq through {@link DeadLetters}.
@@ -85,14 +84,16 @@ public final class DigitStreamTopology {
                 .process(() -> new LabelJoiner(settings.labelJoinWindow(), metrics), Named.as(LABEL_JOIN_STAGE),
                         LabelJoiner.AWAITING_LABEL_STORE, LabelJoiner.AWAITING_PREDICTION_STORE);
 
+        builder.addStateStore(Stores.keyValueStoreBuilder(
+                Stores.inMemoryKeyValueStore(AccuracyCombiner.PARTIALS_STORE), KEYS,
+                JsonSerde.serdeFor(AccuracyTally.class)).withLoggingEnabled(java.util.Map.of()).withCachingEnabled());
         labelled
-                .flatMap((id, prediction) -> List.of(
-                        KeyValue.pair(Integer.toString(prediction.label()), prediction),
-                        KeyValue.pair(ClassAccuracy.ALL_CLASSES, prediction)), Named.as("by-true-class"))
-                .groupByKey(Grouped.with(ACCURACY_STORE, KEYS, JsonSerde.serdeFor(LabeledPrediction.class)))
+                .process(() -> new AccuracyCombiner(settings.accuracyAdvance(), settings.accuracyFlush()),
+                        Named.as("accuracy-partials"), AccuracyCombiner.PARTIALS_STORE)
+                .groupByKey(Grouped.with(ACCURACY_STORE, KEYS, JsonSerde.serdeFor(AccuracyTally.class)))
                 .windowedBy(TimeWindows.ofSizeAndGrace(settings.accuracyWindow(), settings.accuracyGrace())
                         .advanceBy(settings.accuracyAdvance()))
-                .aggregate(AccuracyTally::new, (trueClass, prediction, tally) -> tally.updateFrom(prediction),
+                .aggregate(AccuracyTally::new, (trueClass, partial, tally) -> tally.merge(partial),
                         Named.as("accuracy"),
                         Materialized.<String, AccuracyTally, WindowStore<Bytes, byte[]>>as(ACCURACY_STORE)
                                 .withKeySerde(KEYS).withValueSerde(JsonSerde.serdeFor(AccuracyTally.class)))
@@ -100,7 +101,8 @@ public final class DigitStreamTopology {
                 .map((window, tally) -> KeyValue.pair(window.key(), tally.toRecord(window.key(), window.window())),
                         Named.as("accuracy-rows"))
                 .peek((trueClass, row) -> metrics.accuracy(row), Named.as("accuracy-metrics"))
-                .to(Topics.ACCURACY, Produced.with(KEYS, JsonSerde.serdeFor(ClassAccuracy.class)).withName("accuracy-out"));
+                .to(Topics.ACCURACY, Produced.with(KEYS, JsonSerde.serdeFor(ClassAccuracy.class))
+                        .withName("accuracy-out"));
         return builder.build();
     }
 

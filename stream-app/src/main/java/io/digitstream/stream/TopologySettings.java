@@ -11,10 +11,11 @@ import java.time.Duration;
  * @param accuracyWindow    size of the rolling accuracy windows
  * @param accuracyAdvance   how far each accuracy window starts after the previous one
  * @param accuracyGrace     how late (in event time) a labelled prediction may still count in its window
+ * @param accuracyFlush     how often each task forwards its partial accuracy counts
  * @param maxImageBytes     larger image messages go to the dead-letter topic unread
  */
 public record TopologySettings(int batchSize, Duration batchWait, Duration labelJoinWindow, Duration accuracyWindow,
-        Duration accuracyAdvance, Duration accuracyGrace, int maxImageBytes) {
+        Duration accuracyAdvance, Duration accuracyGrace, Duration accuracyFlush, int maxImageBytes) {
 
     public TopologySettings {
         if (batchSize < 1) {
