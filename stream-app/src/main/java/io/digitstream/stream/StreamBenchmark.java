@@ -63,6 +63,10 @@ public final class StreamBenchmark implements Callable<Integer> {
     @Option(names = "--model-seconds", defaultValue = "10", description = "Length of the model-only run.")
     private int modelSeconds;
 
+    @Option(names = "--bootstrap-servers", paramLabel = "HOST:PORT",
+            description = "Use this Kafka instead of starting the embedded broker in this process.")
+    private String bootstrapServers;
+
     @Option(names = {"-s", "--set"}, description = "App settings, as for stream-app --set.")
     private Map<String, String> settings = new HashMap<>();
 
@@ -79,6 +83,9 @@ public final class StreamBenchmark implements Callable<Integer> {
         flags.put(AppConfig.MODEL, model.toString());
         flags.put(AppConfig.BROKER_DIR, brokerDir.toString());
         flags.put(AppConfig.BROKER_PORT, "0");
+        if (bootstrapServers != null) {
+            flags.put(AppConfig.BOOTSTRAP_SERVERS, bootstrapServers);
+        }
         flags.put(AppConfig.HTTP_PORT, "0");
         flags.put("application.id", "bench-" + UUID.randomUUID());
         flags.put("state.dir", Files.createTempDirectory("bench-state").toString());
