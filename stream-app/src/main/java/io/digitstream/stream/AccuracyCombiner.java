@@ -1,10 +1,9 @@
 package io.digitstream.stream;
 
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.List;
+import java.util.HashMap;
+import java.util.Map;
 
-import org.apache.kafka.streams.KeyValue;
 import org.apache.kafka.streams.processor.PunctuationType;
 import org.apache.kafka.streams.processor.api.Processor;
 import org.apache.kafka.streams.processor.api.ProcessorContext;
@@ -33,6 +32,8 @@ public final class AccuracyCombiner implements Processor<String, LabeledPredicti
     private final Duration flushInterval;
     private ProcessorContext<String, AccuracyTally> context;
     private KeyValueStore<String, AccuracyTally> partials;
+    /** The store's contents, so counting reads nothing back from it. */
+    private final Map<String, AccuracyTally> current = new HashMap<>();
 
     public AccuracyCombiner(final Duration advance, final Duration flushInterval) {
         this.advance = advance;
@@ -43,6 +44,9 @@ public final class AccuracyCombiner implements Processor<String, LabeledPredicti
     public void init(final ProcessorContext<String, AccuracyTally> processorContext) {
         this.context = processorContext;
         this.partials = processorContext.getStateStore(PARTIALS_STORE);
+        try (KeyValueIterator<String, AccuracyTally> restored = partials.all()) {
+            restored.forEachRemaining(partial -> current.put(partial.key, partial.value));
+        }
         processorContext.schedule(flushInterval, PunctuationType.WALL_CLOCK_TIME, now -> flush());
     }
 
@@ -55,20 +59,19 @@ public final class AccuracyCombiner implements Processor<String, LabeledPredicti
 
     private void count(final String trueClass, final long bucket, final Record<String, LabeledPrediction> record) {
         final String key = trueClass + BUCKET_SEPARATOR + bucket;
-        final AccuracyTally tally = partials.get(key);
-        partials.put(key, (tally == null ? new AccuracyTally() : tally).updateFrom(record.value(), record.timestamp()));
+        final AccuracyTally tally = current.computeIfAbsent(key, k -> new AccuracyTally())
+                .updateFrom(record.value(), record.timestamp());
+        partials.put(key, tally);
     }
 
     /** Forwards every partial, stamped with the latest event time it counts, and forgets it. */
     void flush() {
-        final List<KeyValue<String, AccuracyTally>> all = new ArrayList<>();
-        try (KeyValueIterator<String, AccuracyTally> iterator = partials.all()) {
-            iterator.forEachRemaining(all::add);
+        for (final Map.Entry<String, AccuracyTally> partial : current.entrySet()) {
+            final String key = partial.getKey();
+            final String trueClass = key.substring(0, key.indexOf(BUCKET_SEPARATOR));
+            context.forward(new Record<>(trueClass, partial.getValue(), partial.getValue().latestEventTime()));
+            partials.delete(key);
         }
-        for (final KeyValue<String, AccuracyTally> partial : all) {
-            final String trueClass = partial.key.substring(0, partial.key.indexOf(BUCKET_SEPARATOR));
-            context.forward(new Record<>(trueClass, partial.value, partial.value.latestEventTime()));
-            partials.delete(partial.key);
-        }
+        current.clear();
     }
 }

@@ -33,9 +33,10 @@ public final class BatchingClassifier implements Processor<String, DecodedImage,
     private final StreamMetrics metrics;
     private ProcessorContext<String, Prediction> context;
     private KeyValueStore<Long, DecodedImage> buffer;
+    /** The buffer's contents in input order, so a flush reads nothing back from the store. */
+    private final List<KeyValue<Long, DecodedImage>> pending = new ArrayList<>();
     private DigitClassifier classifier;
     private long nextSequence;
-    private int buffered;
 
     public BatchingClassifier(final ClassifierPool pool, final TopologySettings settings, final StreamMetrics metrics) {
         this.pool = pool;
@@ -50,33 +51,32 @@ public final class BatchingClassifier implements Processor<String, DecodedImage,
         this.classifier = pool.forCurrentThread();
         metrics.modelVersion(classifier.modelVersion());
         try (KeyValueIterator<Long, DecodedImage> restored = buffer.all()) {
-            while (restored.hasNext()) {
-                nextSequence = restored.next().key + 1;
-                buffered++;
-            }
+            restored.forEachRemaining(pending::add);
+        }
+        if (!pending.isEmpty()) {
+            nextSequence = pending.get(pending.size() - 1).key + 1;
         }
         processorContext.schedule(settings.batchWait(), PunctuationType.WALL_CLOCK_TIME, now -> flush());
     }
 
     @Override
     public void process(final Record<String, DecodedImage> record) {
-        buffer.put(nextSequence++, record.value());
-        buffered++;
+        final long sequence = nextSequence++;
+        buffer.put(sequence, record.value());
+        pending.add(KeyValue.pair(sequence, record.value()));
         metrics.imageIn();
-        if (buffered >= settings.batchSize()) {
+        if (pending.size() >= settings.batchSize()) {
             flush();
         }
     }
 
     /** Classifies everything buffered in one forward pass and forwards the predictions in input order. */
     void flush() {
-        if (buffered == 0) {
+        if (pending.isEmpty()) {
             return;
         }
-        final List<KeyValue<Long, DecodedImage>> batch = new ArrayList<>(buffered);
-        try (KeyValueIterator<Long, DecodedImage> all = buffer.all()) {
-            all.forEachRemaining(batch::add);
-        }
+        final List<KeyValue<Long, DecodedImage>> batch = new ArrayList<>(pending);
+        pending.clear();
         final List<byte[]> pixels = new ArrayList<>(batch.size());
         for (final KeyValue<Long, DecodedImage> entry : batch) {
             pixels.add(entry.value.pixels());
@@ -97,6 +97,5 @@ public final class BatchingClassifier implements Processor<String, DecodedImage,
             context.forward(new Record<>(image.id(), prediction, image.eventTime()));
             buffer.delete(batch.get(i).key);
         }
-        buffered = 0;
     }
 }

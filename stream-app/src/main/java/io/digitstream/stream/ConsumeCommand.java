@@ -35,6 +35,8 @@ import io.digitstream.schemas.Topics;
 final class ConsumeCommand implements Callable<Integer> {
 
     private static final Duration POLL = Duration.ofMillis(500);
+    private static final JsonSerde<Prediction> PREDICTIONS = JsonSerde.serdeFor(Prediction.class);
+    private static final JsonSerde<ClassAccuracy> ACCURACY = JsonSerde.serdeFor(ClassAccuracy.class);
 
     @Spec
     private CommandSpec spec;
@@ -117,12 +119,12 @@ final class ConsumeCommand implements Callable<Integer> {
 
     private static String row(final String topic, final byte[] value) {
         if (Topics.PREDICTIONS.equals(topic)) {
-            final Prediction p = JsonSerde.serdeFor(Prediction.class).deserialize(topic, value);
+            final Prediction p = PREDICTIONS.deserialize(topic, value);
             return String.format(Locale.ROOT, "%-24s %9d %10.4f %5s %7s %6d ms  %s", p.id(), p.predicted(),
                     p.confidence(), p.label() == null ? "-" : p.label(), p.correct() == null ? "-" : p.correct(),
                     p.processingTime() - p.eventTime(), p.modelVersion());
         }
-        final ClassAccuracy a = JsonSerde.serdeFor(ClassAccuracy.class).deserialize(topic, value);
+        final ClassAccuracy a = ACCURACY.deserialize(topic, value);
         return String.format(Locale.ROOT, "%-5s %-19s %6d %7d %8.4f  %s", a.trueClass(),
                 Instant.ofEpochMilli(a.windowStart()).toString().substring(0, 19), a.total(), a.correct(),
                 a.accuracy(), a.modelVersion());

@@ -40,6 +40,8 @@ public final class DashboardFeed implements AutoCloseable {
     private static final int LATENCY_SAMPLE = 2_000;
     private static final Duration RATE_WINDOW = Duration.ofSeconds(10);
     private static final Logger log = LoggerFactory.getLogger(DashboardFeed.class);
+    private static final JsonSerde<Prediction> PREDICTIONS = JsonSerde.serdeFor(Prediction.class);
+    private static final JsonSerde<ClassAccuracy> ACCURACY = JsonSerde.serdeFor(ClassAccuracy.class);
 
     /** One prediction as the page shows it. */
     public record RecentPrediction(String id, int predicted, double confidence, Integer label, Boolean correct,
@@ -97,9 +99,9 @@ public final class DashboardFeed implements AutoCloseable {
             while (running) {
                 for (final ConsumerRecord<String, byte[]> record : consumer.poll(Duration.ofMillis(250))) {
                     if (Topics.PREDICTIONS.equals(record.topic())) {
-                        onPrediction(JsonSerde.serdeFor(Prediction.class).deserialize(record.topic(), record.value()));
+                        onPrediction(PREDICTIONS.deserialize(record.topic(), record.value()));
                     } else {
-                        onAccuracy(JsonSerde.serdeFor(ClassAccuracy.class).deserialize(record.topic(), record.value()));
+                        onAccuracy(ACCURACY.deserialize(record.topic(), record.value()));
                     }
                 }
             }

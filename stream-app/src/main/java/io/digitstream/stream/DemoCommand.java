@@ -45,6 +45,7 @@ import io.digitstream.schemas.Topics;
 final class DemoCommand implements Callable<Integer> {
 
     private static final Duration SUMMARY_EVERY = Duration.ofSeconds(3);
+    private static final JsonSerde<Prediction> PREDICTIONS = JsonSerde.serdeFor(Prediction.class);
 
     @Spec
     private CommandSpec spec;
@@ -148,7 +149,7 @@ final class DemoCommand implements Callable<Integer> {
             consumer.subscribe(List.of(Topics.PREDICTIONS));
             while (!stop.get() && System.nanoTime() < end) {
                 for (final ConsumerRecord<String, byte[]> record : consumer.poll(Duration.ofMillis(200))) {
-                    final Prediction p = JsonSerde.serdeFor(Prediction.class).deserialize(record.topic(),
+                    final Prediction p = PREDICTIONS.deserialize(record.topic(),
                             record.value());
                     predicted++;
                     intervalCount++;

@@ -25,6 +25,8 @@ import io.digitstream.schemas.Topics;
 /** Sends image events at a steady rate, and their late labels a little later. */
 public final class ImageProducer implements AutoCloseable {
 
+    private static final JsonSerde<DigitLabel> LABELS = JsonSerde.serdeFor(DigitLabel.class);
+
     private final KafkaProducer<String, byte[]> producer;
     private final ScheduledExecutorService lateLabels = Executors.newSingleThreadScheduledExecutor(runnable -> {
         final Thread thread = new Thread(runnable, "late-labels");
@@ -67,7 +69,7 @@ public final class ImageProducer implements AutoCloseable {
             }
             producer.send(new ProducerRecord<>(Topics.IMAGES, image.id(), image.value()));
             if (image.lateLabel() != null) {
-                final byte[] label = JsonSerde.serdeFor(DigitLabel.class).serialize(Topics.LABELS,
+                final byte[] label = LABELS.serialize(Topics.LABELS,
                         new DigitLabel(image.id(), image.lateLabel()));
                 lateLabels.schedule(() -> producer.send(new ProducerRecord<>(Topics.LABELS, image.id(), label)),
                         labelDelay.toMillis(), TimeUnit.MILLISECONDS);

@@ -44,6 +44,8 @@ public final class ImageSources {
     static final double MIXED_LATE = 0.2;
 
     /** A PNG named like {@code 7_anything.png} or {@code 7-anything.png} carries its label. */
+    private static final JsonSerde<DigitImage> IMAGES = JsonSerde.serdeFor(DigitImage.class);
+
     private static final Pattern LABELLED_FILE = Pattern.compile("^([0-9])[_-].*");
 
     private ImageSources() {
@@ -146,6 +148,6 @@ public final class ImageSources {
     }
 
     private static byte[] serialize(final DigitImage image) {
-        return JsonSerde.serdeFor(DigitImage.class).serialize(null, image);
+        return IMAGES.serialize(null, image);
     }
 }

@@ -37,6 +37,7 @@ public final class StreamService implements AutoCloseable {
     /** A crashed stream thread is replaced this many times before the app gives up. */
     static final int MAX_THREAD_REPLACEMENTS = 3;
     private static final Duration CLOSE_TIMEOUT = Duration.ofSeconds(30);
+    private static final JsonSerde<DigitImage> CANVAS_IMAGES = JsonSerde.serdeFor(DigitImage.class);
     private static final Logger log = LoggerFactory.getLogger(StreamService.class);
 
     private final EmbeddedKafkaBroker broker;
@@ -131,7 +132,7 @@ public final class StreamService implements AutoCloseable {
             final HttpEndpoints http = HttpEndpoints.start(config.httpPort(), registry, streams::state,
                     classifier.modelVersion(), feed, png -> {
                         final String id = "canvas-" + java.util.UUID.randomUUID();
-                        canvas.send(List.of(new Outgoing(id, JsonSerde.serdeFor(DigitImage.class).serialize(
+                        canvas.send(List.of(new Outgoing(id, CANVAS_IMAGES.serialize(
                                 Topics.IMAGES, DigitImage.ofPng(id, png, null, System.currentTimeMillis(), "canvas")),
                                 null)), 0, () -> false, sent -> { });
                         return id;
