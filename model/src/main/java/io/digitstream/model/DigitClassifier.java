@@ -29,8 +29,9 @@ public final class DigitClassifier {
         return new DigitClassifier(artifact.network(), artifact.metadata());
     }
 
+    /** The artifact's version, or "unsaved" for a network in training that has no metadata yet. */
     public String modelVersion() {
-        return metadata.version();
+        return metadata == null ? "unsaved" : metadata.version();
     }
 
     public ModelMetadata metadata() {
