@@ -103,8 +103,8 @@ final class DemoCommand implements Callable<Integer> {
         Runtime.getRuntime().addShutdownHook(hook);
         final PrintWriter out = spec.commandLine().getOut();
         try (StreamService service = StreamService.start(config)) {
-            out.printf(Locale.ROOT, "Replaying %,d MNIST test images at %.0f/s; metrics on http://localhost:%d/metrics,"
-                    + " health on /health. Ctrl-C to stop.%n", images.size(), rate, service.httpPort());
+            out.printf(Locale.ROOT, "Replaying %,d MNIST test images at %.0f/s. Dashboard: http://localhost:%d/"
+                    + " (metrics on /metrics). Ctrl-C to stop.%n", images.size(), rate, service.httpPort());
             out.flush();
             final AtomicInteger sent = new AtomicInteger();
             final Thread replay = new Thread(() -> {

@@ -138,7 +138,7 @@ public final class StreamService implements AutoCloseable {
                         return id;
                     });
             streams.start();
-            log.info("Classifying {} with model {} on {}; metrics and health on http://localhost:{}/",
+            log.info("Classifying {} with model {} on {}; dashboard on http://localhost:{}/ (also /metrics, /health)",
                     Topics.IMAGES, classifier.modelVersion(), config.bootstrapServers(), http.port());
             return new StreamService(broker, streams, http, config.bootstrapServers(), gcMetrics, metrics, feed,
                     canvas);
