@@ -18,6 +18,9 @@ import io.digitstream.schemas.ClassAccuracy;
 /** The application's own metrics, named {@code digits_*} in Prometheus. */
 public final class StreamMetrics {
 
+    /** How many of the latest classified images the dashboard can show with their pixels. */
+    private static final int RECENT_IMAGES = 512;
+
     private final MeterRegistry registry;
     private final Counter imagesIn;
     private final Counter[] predictionsPerDigit = new Counter[DigitNetwork.CLASSES];
@@ -42,7 +45,6 @@ public final class StreamMetrics {
                     return size() > RECENT_IMAGES;
                 }
             });
-    private static final int RECENT_IMAGES = 512;
 
     public StreamMetrics(final MeterRegistry registry) {
         this.registry = registry;
