@@ -62,7 +62,7 @@ public final class DigitStreamTopology {
         // changelog at most as one tombstone instead of a put and a delete.
         builder.addStateStore(Stores.keyValueStoreBuilder(
                 Stores.inMemoryKeyValueStore(BatchingClassifier.BUFFER_STORE), Serdes.Long(),
-                JsonSerde.serdeFor(DecodedImage.class)).withLoggingEnabled(java.util.Map.of()).withCachingEnabled());
+                new DecodedImageSerde()).withLoggingEnabled(java.util.Map.of()).withCachingEnabled());
         final KStream<String, Prediction> predictions = images.process(
                 () -> new BatchingClassifier(classifiers, settings, metrics), Named.as(CLASSIFY_STAGE),
                 BatchingClassifier.BUFFER_STORE);

@@ -42,7 +42,7 @@ import io.digitstream.schemas.Topics;
         description = "Model-only vs end-to-end throughput and latency on the embedded broker.")
 public final class StreamBenchmark implements Callable<Integer> {
 
-    private static final double MILLIS_PER_NANO = 1e-6;
+    private static final int WARM_UP_ROUND = 20_000;
 
     @Option(names = "--model", defaultValue = "models", description = "Model artifact or models directory.")
     private Path model;
@@ -53,9 +53,9 @@ public final class StreamBenchmark implements Callable<Integer> {
     @Option(names = "--images", defaultValue = "40000", description = "Images for the full-load run.")
     private int images;
 
-    @Option(names = "--warm-up", defaultValue = "10000",
-            description = "Images sent first and not measured: JIT compilation and the first batches.")
-    private int warmUp;
+    @Option(names = "--warm-up-seconds", defaultValue = "120",
+            description = "Full load first, not measured, for this long: until the JIT compiler has settled.")
+    private int warmUpSeconds;
 
     @Option(names = "--half-load-seconds", defaultValue = "20", description = "Length of the half-load run.")
     private int halfLoadSeconds;
@@ -93,28 +93,41 @@ public final class StreamBenchmark implements Callable<Integer> {
         final int batch = config.topology().batchSize();
 
         final int threads = Integer.parseInt(config.streamsProperties().getProperty("num.stream.threads"));
-        final double modelOnly = modelOnly(DigitClassifier.load(model), test, batch, threads);
+        final DigitClassifier classifier = DigitClassifier.load(model);
+        final double modelBefore = modelOnly(classifier, test, batch, threads);
+        System.out.printf(Locale.ROOT, "model only, before: %,.0f images/s%n", modelBefore);
 
+        final Run full;
+        final Run half;
+        final double halfRate;
         try (StreamService service = StreamService.start(config)) {
             awaitRunning(service);
-            // Warm-up: the first batches pay for JIT compilation and native initialisation.
-            run(service.bootstrapServers(), images(test, warmUp), 0, "warm-up");
-            final Run full = run(service.bootstrapServers(), images(test, images), 0, "full");
-            final double halfRate = full.imagesPerSecond() / 2;
-            final int halfCount = (int) (halfRate * halfLoadSeconds);
-            final Run half = run(service.bootstrapServers(), images(test, halfCount), halfRate, "half");
-
-            System.out.printf(Locale.ROOT, "%nbatch size %d, wait %d ms, %s, %d stream thread(s), OMP_NUM_THREADS=%s%n",
-                    batch, config.topology().batchWait().toMillis(),
-                    config.streamsProperties().get("processing.guarantee"), threads,
-                    System.getenv().getOrDefault("OMP_NUM_THREADS", "unset"));
-            System.out.printf(Locale.ROOT, "(a) model only, %d thread(s)  %,8.0f images/s%n", threads, modelOnly);
-            System.out.printf(Locale.ROOT, "(b) end to end, full load   %,8.0f images/s = %.0f%% of (a); latency p50 %.0f ms,"
-                    + " p99 %.0f ms%n", full.imagesPerSecond(), 100 * full.imagesPerSecond() / modelOnly, full.p50(),
-                    full.p99());
-            System.out.printf(Locale.ROOT, "    end to end, half load   %,8.0f images/s offered %.0f; latency p50 %.0f ms,"
-                    + " p99 %.0f ms%n", half.imagesPerSecond(), halfRate, half.p50(), half.p99());
+            // A JVM holding a broker, Kafka Streams, Jackson and ND4J compiles hot code for a minute
+            // or two; measured earlier, its compiler threads took a quarter of the CPU.
+            final long warmUpEnd = System.nanoTime() + TimeUnit.SECONDS.toNanos(warmUpSeconds);
+            while (System.nanoTime() < warmUpEnd) {
+                run(service, images(test, WARM_UP_ROUND), 0, "warm-up");
+            }
+            full = run(service, images(test, images), 0, "full");
+            halfRate = full.imagesPerSecond() / 2;
+            half = run(service, images(test, (int) (halfRate * halfLoadSeconds)), halfRate, "half");
         }
+        // The model alone again after the app: the machine is shared, and the mean of the two runs
+        // brackets the end-to-end ones in time.
+        final double modelAfter = modelOnly(classifier, test, batch, threads);
+        final double modelOnly = (modelBefore + modelAfter) / 2;
+
+        System.out.printf(Locale.ROOT, "%nbatch size %d, wait %d ms, %s, %d stream thread(s), OMP_NUM_THREADS=%s%n",
+                batch, config.topology().batchWait().toMillis(),
+                config.streamsProperties().get("processing.guarantee"), threads,
+                System.getenv().getOrDefault("OMP_NUM_THREADS", "unset"));
+        System.out.printf(Locale.ROOT, "(a) model only, %d thread(s)  %,8.0f images/s (mean of %,.0f before and %,.0f"
+                + " after the app)%n", threads, modelOnly, modelBefore, modelAfter);
+        System.out.printf(Locale.ROOT, "(b) end to end, full load   %,8.0f images/s = %.0f%% of (a); latency p50 %.0f ms,"
+                + " p99 %.0f ms%n", full.imagesPerSecond(), 100 * full.imagesPerSecond() / modelOnly, full.p50(),
+                full.p99());
+        System.out.printf(Locale.ROOT, "    end to end, half load   %,8.0f images/s offered %.0f; latency p50 %.0f ms,"
+                + " p99 %.0f ms%n", half.imagesPerSecond(), halfRate, half.p50(), half.p99());
         return 0;
     }
 
@@ -156,13 +169,89 @@ public final class StreamBenchmark implements Callable<Integer> {
     }
 
     /**
+     * Where the process's CPU time goes between {@link #start()} and {@link #print()}, per group of
+     * threads: the stream threads (decode, batching, inference, join, accuracy), their producers'
+     * I/O, the load generator, the checking consumer, the broker, and the rest (JIT, GC).
+     */
+    private static final class CpuShares {
+
+        private final java.lang.management.ThreadMXBean threads =
+                java.lang.management.ManagementFactory.getThreadMXBean();
+        private final com.sun.management.OperatingSystemMXBean os = (com.sun.management.OperatingSystemMXBean)
+                java.lang.management.ManagementFactory.getOperatingSystemMXBean();
+        private final Map<Long, Long> before = new HashMap<>();
+        private final Map<Long, String> names = new HashMap<>();
+        private long processBefore;
+        private long wallBefore;
+        private StreamMetrics metrics;
+        private double inferenceBefore;
+
+        static CpuShares start(final StreamMetrics metrics) {
+            final CpuShares shares = new CpuShares();
+            shares.metrics = metrics;
+            shares.inferenceBefore = metrics.inferenceSeconds();
+            shares.processBefore = shares.os.getProcessCpuTime();
+            shares.wallBefore = System.nanoTime();
+            for (final java.lang.management.ThreadInfo info : shares.threads.dumpAllThreads(false, false)) {
+                shares.before.put(info.getThreadId(), shares.threads.getThreadCpuTime(info.getThreadId()));
+            }
+            return shares;
+        }
+
+        void print(final String run) {
+            final long wall = System.nanoTime() - wallBefore;
+            final long process = os.getProcessCpuTime() - processBefore;
+            final Map<String, Long> groups = new java.util.TreeMap<>();
+            long accounted = 0;
+            for (final java.lang.management.ThreadInfo info : threads.dumpAllThreads(false, false)) {
+                final long now = threads.getThreadCpuTime(info.getThreadId());
+                if (now < 0) {
+                    continue;
+                }
+                final long used = now - before.getOrDefault(info.getThreadId(), 0L);
+                accounted += used;
+                groups.merge(group(info.getThreadName()), used, Long::sum);
+            }
+            long gc = 0;
+            for (final java.lang.management.GarbageCollectorMXBean collector
+                    : java.lang.management.ManagementFactory.getGarbageCollectorMXBeans()) {
+                gc += collector.getCollectionTime();
+            }
+            groups.merge("other (JIT, GC)", process - accounted, Long::sum);
+            System.out.printf(Locale.ROOT, "CPU during the %s run: %.2f cores busy of %d; GC pauses %d ms in all so far%n",
+                    run, (double) process / wall, Runtime.getRuntime().availableProcessors(), gc);
+            groups.entrySet().stream().sorted(Map.Entry.<String, Long>comparingByValue().reversed())
+                    .forEach(entry -> System.out.printf(Locale.ROOT, "  %-34s %5.1f%%%n", entry.getKey(),
+                            100.0 * entry.getValue() / process));
+            final double inference = metrics.inferenceSeconds() - inferenceBefore;
+            System.out.printf(Locale.ROOT, "  the forward passes alone           %5.1f%% (within the stream threads)%n",
+                    100 * inference * 1e9 / process);
+        }
+
+        private static String group(final String thread) {
+            if (thread.contains("StreamThread")) {
+                return thread.startsWith("kafka-producer-network-thread") ? "stream threads' producer I/O"
+                        : "stream threads";
+            }
+            if (thread.startsWith("bench-producer") || thread.startsWith("kafka-producer-network-thread")) {
+                return "load generator";
+            }
+            if (thread.equals("main")) {
+                return "checking consumer";
+            }
+            return "broker and the rest";
+        }
+    }
+
+    /**
      * Produces {@code images} (at {@code rate} per second, or as fast as possible when 0) and waits
      * until a read_committed consumer has every prediction. The images carry no timestamp, so their
      * event time is the record timestamp the producer stamps; latency is the consumer's receipt time
      * minus that.
      */
-    private static Run run(final String bootstrap, final List<Outgoing> images, final double rate, final String name)
-            throws InterruptedException {
+    private static Run run(final StreamService service, final List<Outgoing> images, final double rate,
+            final String name) throws InterruptedException {
+        final String bootstrap = service.bootstrapServers();
         final Set<String> expected = ConcurrentHashMap.newKeySet();
         images.forEach(image -> expected.add(image.id()));
         final List<Long> latencies = new ArrayList<>(images.size());
@@ -174,6 +263,7 @@ public final class StreamBenchmark implements Callable<Integer> {
             }
             consumer.seekToEnd(consumer.assignment());
             consumer.assignment().forEach(consumer::position);
+            final CpuShares cpu = CpuShares.start(service.metrics());
             final long start = System.nanoTime();
             final Thread sender = new Thread(() -> producer.send(images, rate, () -> false, sent -> { }),
                     "bench-producer");
@@ -192,6 +282,7 @@ public final class StreamBenchmark implements Callable<Integer> {
                 }
             }
             sender.join();
+            cpu.print(name);
             final double seconds = (lastArrival - start) / 1e9;
             final long[] sorted = latencies.stream().mapToLong(Long::longValue).sorted().toArray();
             final Run result = new Run(images.size() / seconds, sorted[sorted.length / 2],

@@ -163,6 +163,10 @@ public final class StreamService implements AutoCloseable {
         return metrics.deadLettersByReason().values().stream().mapToDouble(Double::doubleValue).sum();
     }
 
+    public StreamMetrics metrics() {
+        return metrics;
+    }
+
     public KafkaStreams.State state() {
         return streams.state();
     }
