@@ -23,6 +23,13 @@ public record DigitImage(String id, int[] pixels, String pixelsBase64, String pn
         return new DigitImage(id, pixels, null, null, label, timestamp, source);
     }
 
+    /** The compact form: the 784 bytes base64, a third the size of the number array and cheaper to read. */
+    public static DigitImage ofPixelsBase64(final String id, final byte[] pixels, final Integer label,
+            final Long timestamp, final String source) {
+        return new DigitImage(id, null, java.util.Base64.getEncoder().encodeToString(pixels), null, label, timestamp,
+                source);
+    }
+
     public static DigitImage ofPng(final String id, final String pngBase64, final Integer label, final Long timestamp,
             final String source) {
         return new DigitImage(id, null, null, pngBase64, label, timestamp, source);

@@ -4,7 +4,6 @@ import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.Base64;
 import java.util.Deque;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
@@ -12,6 +11,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.Properties;
 import java.util.UUID;
+
+import com.fasterxml.jackson.annotation.JsonProperty;
 
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
@@ -45,7 +46,7 @@ public final class DashboardFeed implements AutoCloseable {
 
     /** One prediction as the page shows it. */
     public record RecentPrediction(String id, int predicted, double confidence, Integer label, Boolean correct,
-            long latencyMs, String pixelsBase64) {
+            long latencyMs, @JsonProperty("pixelsBase64") byte[] pixels) {
     }
 
     /** Everything the page needs, at one moment. */
@@ -125,7 +126,7 @@ public final class DashboardFeed implements AutoCloseable {
         }
         final byte[] pixels = metrics.recentImage(p.id());
         recent.addFirst(new RecentPrediction(p.id(), p.predicted(), p.confidence(), p.label(), p.correct(),
-                p.processingTime() - p.eventTime(), pixels == null ? null : Base64.getEncoder().encodeToString(pixels)));
+                p.processingTime() - p.eventTime(), pixels));
         while (recent.size() > RECENT) {
             recent.removeLast();
         }

@@ -82,7 +82,8 @@ final class DemoCommand implements Callable<Integer> {
         flags.put(AppConfig.HTTP_PORT, Integer.toString(httpPort));
         final AppConfig config = AppConfig.load(null, System.getenv(), flags);
         final String run = "demo-" + UUID.randomUUID().toString().substring(0, 6);
-        final List<Outgoing> images = ImageSources.mnist(test, run, ImageSources.LabelMode.MIXED, 7);
+        final List<Outgoing> images = ImageSources.mnist(test, run, ImageSources.LabelMode.MIXED, 7,
+                ImageSources.Encoding.BASE64);
         final Map<String, Integer> truth = new HashMap<>();
         for (int i = 0; i < test.count(); i++) {
             truth.put(images.get(i).id(), test.label(i));

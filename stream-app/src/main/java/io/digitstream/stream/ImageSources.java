@@ -9,6 +9,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Base64;
 import java.util.List;
 import java.util.Locale;
@@ -51,21 +52,36 @@ public final class ImageSources {
     private ImageSources() {
     }
 
-    /** The MNIST test images with ids {@code prefix-00000}... and their labels sent as {@code mode} says. */
+    /** How image events carry their pixels: the {@code pixels} number array or {@code pixelsBase64}. */
+    public enum Encoding {
+        PIXELS, BASE64
+    }
+
+    /**
+     * The MNIST test images with ids {@code prefix-00000}..., their pixels encoded as {@code encoding}
+     * says and their labels sent as {@code mode} says.
+     */
     public static List<Outgoing> mnist(final MnistDataset test, final String prefix, final LabelMode mode,
-            final long seed) {
+            final long seed, final Encoding encoding) {
         final Random random = new Random(seed);
         final List<Outgoing> out = new ArrayList<>(test.count());
         for (int i = 0; i < test.count(); i++) {
-            final int[] pixels = new int[DigitNetwork.PIXELS];
-            for (int p = 0; p < pixels.length; p++) {
-                pixels[p] = test.pixels()[i * DigitNetwork.PIXELS + p] & 0xFF;
-            }
+            final byte[] bytes = Arrays.copyOfRange(test.pixels(), i * DigitNetwork.PIXELS,
+                    (i + 1) * DigitNetwork.PIXELS);
             final String id = String.format(Locale.ROOT, "%s-%05d", prefix, i);
-            out.add(labelled(id, test.label(i), mode, random,
-                    label -> DigitImage.ofPixels(id, pixels, label, null, "mnist-test")));
+            out.add(labelled(id, test.label(i), mode, random, label -> encoding == Encoding.BASE64
+                    ? DigitImage.ofPixelsBase64(id, bytes, label, null, "mnist-test")
+                    : DigitImage.ofPixels(id, unsigned(bytes), label, null, "mnist-test")));
         }
         return out;
+    }
+
+    private static int[] unsigned(final byte[] bytes) {
+        final int[] values = new int[bytes.length];
+        for (int i = 0; i < bytes.length; i++) {
+            values[i] = bytes[i] & 0xFF;
+        }
+        return values;
     }
 
     /** Every {@code *.png} of a directory, id = file name without extension, label from a {@code 7_} prefix. */

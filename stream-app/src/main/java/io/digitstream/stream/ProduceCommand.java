@@ -44,6 +44,11 @@ final class ProduceCommand implements Callable<Integer> {
             description = "How long after its image a late label is sent, ISO-8601 (default: ${DEFAULT-VALUE}).")
     private Duration labelDelay;
 
+    @Option(names = "--encoding", defaultValue = "base64", paramLabel = "FORM",
+            description = "How MNIST pixels travel: base64 (pixelsBase64, about 1.1 KB a message) or pixels (the number"
+                    + " array, about 3 KB) (default: ${DEFAULT-VALUE}).")
+    private ImageSources.Encoding encoding;
+
     @Option(names = "--limit", defaultValue = "0", description = "Send at most this many images (default: all).")
     private int limit;
 
@@ -66,7 +71,7 @@ final class ProduceCommand implements Callable<Integer> {
         final List<Outgoing> images;
         if ("mnist-test".equals(from)) {
             images = ImageSources.mnist(MnistLocator.withDefaults(null, cacheDir).locate().read().test(), idPrefix,
-                    mode, 1);
+                    mode, 1, encoding);
         } else if ("-".equals(from)) {
             images = ImageSources.jsonLines(System.in);
         } else {

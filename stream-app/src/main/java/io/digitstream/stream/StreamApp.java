@@ -49,7 +49,7 @@ public final class StreamApp implements Callable<Integer> {
 
     public static int run(final String... args) {
         System.setProperty("java.awt.headless", "true");
-        final CommandLine cli = new CommandLine(new StreamApp());
+        final CommandLine cli = new CommandLine(new StreamApp()).setCaseInsensitiveEnumValuesAllowed(true);
         cli.setParameterExceptionHandler((e, ignored) -> {
             final String name = e.getCommandLine().getCommandSpec().qualifiedName();
             e.getCommandLine().getErr().println(name + ": " + e.getMessage() + ". See '" + name + " --help'.");

@@ -1,20 +1,27 @@
 package io.digitstream.stream;
 
+import java.lang.management.CompilationMXBean;
+import java.lang.management.ManagementFactory;
+import java.lang.management.ThreadInfo;
+import java.lang.management.ThreadMXBean;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Comparator;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Properties;
 import java.util.Set;
+import java.util.TreeMap;
 import java.util.UUID;
 import java.util.concurrent.Callable;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
 
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
@@ -42,7 +49,9 @@ import io.digitstream.schemas.Topics;
         description = "Model-only vs end-to-end throughput and latency on the embedded broker.")
 public final class StreamBenchmark implements Callable<Integer> {
 
-    private static final int WARM_UP_ROUND = 20_000;
+    private static final int ROUND = 20_000;
+    private static final int QUIET_ROUNDS = 2;
+    private static final int MODEL_WARM_UP_SECONDS = 5;
 
     @Option(names = "--model", defaultValue = "models", description = "Model artifact or models directory.")
     private Path model;
@@ -50,18 +59,28 @@ public final class StreamBenchmark implements Callable<Integer> {
     @Option(names = "--cache-dir", defaultValue = "data/mnist", description = "MNIST cache directory.")
     private Path cacheDir;
 
-    @Option(names = "--images", defaultValue = "40000", description = "Images for the full-load run.")
-    private int images;
+    @Option(names = "--full-rounds", defaultValue = "5",
+            description = "Measured full-load rounds of 20,000 images each; the median is reported.")
+    private int fullRounds;
 
-    @Option(names = "--warm-up-seconds", defaultValue = "120",
-            description = "Full load first, not measured, for this long: until the JIT compiler has settled.")
+    @Option(names = "--warm-up-seconds", defaultValue = "600",
+            description = "Longest unmeasured full load first; it ends sooner once the JIT compiler has settled.")
     private int warmUpSeconds;
+
+    @Option(names = "--settled-jit-share", defaultValue = "0.05",
+            description = "The JIT compiler has settled when it works less than this share of two warm-up rounds"
+                    + " in a row.")
+    private double settledJitShare;
 
     @Option(names = "--half-load-seconds", defaultValue = "20", description = "Length of the half-load run.")
     private int halfLoadSeconds;
 
     @Option(names = "--model-seconds", defaultValue = "10", description = "Length of the model-only run.")
     private int modelSeconds;
+
+    @Option(names = "--encoding", defaultValue = "base64",
+            description = "How the images carry their pixels: base64 (pixelsBase64) or pixels (the number array).")
+    private ImageSources.Encoding encoding;
 
     @Option(names = "--bootstrap-servers", paramLabel = "HOST:PORT",
             description = "Use this Kafka instead of starting the embedded broker in this process.")
@@ -72,7 +91,7 @@ public final class StreamBenchmark implements Callable<Integer> {
 
     public static void main(final String[] args) {
         System.setProperty("java.awt.headless", "true");
-        System.exit(new CommandLine(new StreamBenchmark()).execute(args));
+        System.exit(new CommandLine(new StreamBenchmark()).setCaseInsensitiveEnumValuesAllowed(true).execute(args));
     }
 
     @Override
@@ -98,34 +117,56 @@ public final class StreamBenchmark implements Callable<Integer> {
         System.out.printf(Locale.ROOT, "model only, before: %,.0f images/s%n", modelBefore);
 
         final Run full;
+        final double slowest;
+        final double fastest;
         final Run half;
         final double halfRate;
         try (StreamService service = StreamService.start(config)) {
             awaitRunning(service);
-            // A JVM holding a broker, Kafka Streams, Jackson and ND4J compiles hot code for a minute
-            // or two; measured earlier, its compiler threads took a quarter of the CPU.
+            // A JVM holding a broker, Kafka Streams, Jackson and ND4J compiles hot code for minutes;
+            // its compiler threads took a quarter of the CPU in the first minute. A long-running app
+            // is past that, so the measurement starts once the compiler is nearly idle.
+            final CompilationMXBean jit = ManagementFactory.getCompilationMXBean();
             final long warmUpEnd = System.nanoTime() + TimeUnit.SECONDS.toNanos(warmUpSeconds);
-            while (System.nanoTime() < warmUpEnd) {
-                run(service, images(test, WARM_UP_ROUND), 0, "warm-up");
+            int quietRounds = 0;
+            while (quietRounds < QUIET_ROUNDS && System.nanoTime() < warmUpEnd) {
+                final long compiledBefore = jit.getTotalCompilationTime();
+                final long roundStart = System.nanoTime();
+                run(service, images(test, encoding, ROUND), 0, "warm-up");
+                final double jitShare = (jit.getTotalCompilationTime() - compiledBefore)
+                        / ((System.nanoTime() - roundStart) / 1e6);
+                quietRounds = jitShare < settledJitShare ? quietRounds + 1 : 0;
+                System.out.printf(Locale.ROOT, "JIT compiler busy %.0f%% of that round%n", 100 * jitShare);
             }
-            full = run(service, images(test, images), 0, "full");
+            // Full load, measured as the median of several rounds: from round to round the
+            // machine's other tenants and the JIT compiler's late work move it by 10-20%.
+            final CpuShares cpu = new CpuShares();
+            final List<Run> rounds = new ArrayList<>();
+            for (int round = 0; round < fullRounds; round++) {
+                rounds.add(run(service, images(test, encoding, ROUND), 0, "full", cpu));
+            }
+            cpu.print();
+            rounds.sort(Comparator.comparingDouble(Run::imagesPerSecond));
+            full = rounds.get(rounds.size() / 2);
+            slowest = rounds.get(0).imagesPerSecond();
+            fastest = rounds.get(rounds.size() - 1).imagesPerSecond();
             halfRate = full.imagesPerSecond() / 2;
-            half = run(service, images(test, (int) (halfRate * halfLoadSeconds)), halfRate, "half");
+            half = run(service, images(test, encoding, (int) (halfRate * halfLoadSeconds)), halfRate, "half");
         }
         // The model alone again after the app: the machine is shared, and the mean of the two runs
         // brackets the end-to-end ones in time.
         final double modelAfter = modelOnly(classifier, test, batch, threads);
         final double modelOnly = (modelBefore + modelAfter) / 2;
 
-        System.out.printf(Locale.ROOT, "%nbatch size %d, wait %d ms, %s, %d stream thread(s), OMP_NUM_THREADS=%s%n",
-                batch, config.topology().batchWait().toMillis(),
+        System.out.printf(Locale.ROOT, "%nimages as %s, batch size %d, wait %d ms, %s, %d stream thread(s), OMP_NUM_THREADS=%s%n",
+                encoding.name().toLowerCase(Locale.ROOT), batch, config.topology().batchWait().toMillis(),
                 config.streamsProperties().get("processing.guarantee"), threads,
                 System.getenv().getOrDefault("OMP_NUM_THREADS", "unset"));
         System.out.printf(Locale.ROOT, "(a) model only, %d thread(s)  %,8.0f images/s (mean of %,.0f before and %,.0f"
                 + " after the app)%n", threads, modelOnly, modelBefore, modelAfter);
-        System.out.printf(Locale.ROOT, "(b) end to end, full load   %,8.0f images/s = %.0f%% of (a); latency p50 %.0f ms,"
-                + " p99 %.0f ms%n", full.imagesPerSecond(), 100 * full.imagesPerSecond() / modelOnly, full.p50(),
-                full.p99());
+        System.out.printf(Locale.ROOT, "(b) end to end, full load   %,8.0f images/s = %.0f%% of (a) (median of %d rounds,"
+                + " %,.0f-%,.0f); latency p50 %.0f ms, p99 %.0f ms%n", full.imagesPerSecond(),
+                100 * full.imagesPerSecond() / modelOnly, fullRounds, slowest, fastest, full.p50(), full.p99());
         System.out.printf(Locale.ROOT, "    end to end, half load   %,8.0f images/s offered %.0f; latency p50 %.0f ms,"
                 + " p99 %.0f ms%n", half.imagesPerSecond(), halfRate, half.p50(), half.p99());
         return 0;
@@ -141,14 +182,16 @@ public final class StreamBenchmark implements Callable<Integer> {
         for (int i = 0; i < batch; i++) {
             images.add(Arrays.copyOfRange(test.pixels(), i * DigitNetwork.PIXELS, (i + 1) * DigitNetwork.PIXELS));
         }
-        final java.util.concurrent.atomic.AtomicLong classified = new java.util.concurrent.atomic.AtomicLong();
-        final long start = System.nanoTime();
+        final AtomicLong classified = new AtomicLong();
+        final long start = System.nanoTime() + TimeUnit.SECONDS.toNanos(MODEL_WARM_UP_SECONDS);
         final long end = start + TimeUnit.SECONDS.toNanos(modelSeconds);
         final List<Thread> workers = new ArrayList<>();
         for (int t = 0; t < threads; t++) {
             final DigitClassifier copy = classifier.copy();
             final Thread worker = new Thread(() -> {
-                for (int i = 0; i < 10; i++) {
+                // Unmeasured first, as the app's warm-up: the JIT compiles ND4J's Java side too.
+                final long warm = System.nanoTime() + TimeUnit.SECONDS.toNanos(MODEL_WARM_UP_SECONDS);
+                while (System.nanoTime() < warm) {
                     copy.classify(images);
                 }
                 while (System.nanoTime() < end) {
@@ -169,63 +212,54 @@ public final class StreamBenchmark implements Callable<Integer> {
     }
 
     /**
-     * Where the process's CPU time goes between {@link #start()} and {@link #print()}, per group of
-     * threads: the stream threads (decode, batching, inference, join, accuracy), their producers'
-     * I/O, the load generator, the checking consumer, the broker, and the rest (JIT, GC).
+     * Where the process's CPU time goes during the measured rounds, per group of threads: the stream
+     * threads (decode, batching, inference, join, accuracy), their producers' I/O, the load
+     * generator, the checking consumer, the broker, and the rest (JIT compiler, GC). Each round is
+     * taken from {@link #begin()} to {@link #end()}, before its load generator's threads exit.
      */
     private static final class CpuShares {
 
-        private final java.lang.management.ThreadMXBean threads =
-                java.lang.management.ManagementFactory.getThreadMXBean();
-        private final com.sun.management.OperatingSystemMXBean os = (com.sun.management.OperatingSystemMXBean)
-                java.lang.management.ManagementFactory.getOperatingSystemMXBean();
+        private final ThreadMXBean threads = ManagementFactory.getThreadMXBean();
+        private final com.sun.management.OperatingSystemMXBean os =
+                (com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean();
         private final Map<Long, Long> before = new HashMap<>();
-        private final Map<Long, String> names = new HashMap<>();
+        private final Map<String, Long> groups = new TreeMap<>();
         private long processBefore;
         private long wallBefore;
-        private StreamMetrics metrics;
-        private double inferenceBefore;
+        private long process;
+        private long wall;
 
-        static CpuShares start(final StreamMetrics metrics) {
-            final CpuShares shares = new CpuShares();
-            shares.metrics = metrics;
-            shares.inferenceBefore = metrics.inferenceSeconds();
-            shares.processBefore = shares.os.getProcessCpuTime();
-            shares.wallBefore = System.nanoTime();
-            for (final java.lang.management.ThreadInfo info : shares.threads.dumpAllThreads(false, false)) {
-                shares.before.put(info.getThreadId(), shares.threads.getThreadCpuTime(info.getThreadId()));
+        void begin() {
+            before.clear();
+            processBefore = os.getProcessCpuTime();
+            wallBefore = System.nanoTime();
+            for (final ThreadInfo info : threads.dumpAllThreads(false, false)) {
+                before.put(info.getThreadId(), threads.getThreadCpuTime(info.getThreadId()));
             }
-            return shares;
         }
 
-        void print(final String run) {
-            final long wall = System.nanoTime() - wallBefore;
-            final long process = os.getProcessCpuTime() - processBefore;
-            final Map<String, Long> groups = new java.util.TreeMap<>();
+        void end() {
+            final long roundProcess = os.getProcessCpuTime() - processBefore;
             long accounted = 0;
-            for (final java.lang.management.ThreadInfo info : threads.dumpAllThreads(false, false)) {
+            for (final ThreadInfo info : threads.dumpAllThreads(false, false)) {
                 final long now = threads.getThreadCpuTime(info.getThreadId());
-                if (now < 0) {
-                    continue;
+                if (now >= 0) {
+                    final long used = now - before.getOrDefault(info.getThreadId(), 0L);
+                    accounted += used;
+                    groups.merge(group(info.getThreadName()), used, Long::sum);
                 }
-                final long used = now - before.getOrDefault(info.getThreadId(), 0L);
-                accounted += used;
-                groups.merge(group(info.getThreadName()), used, Long::sum);
             }
-            long gc = 0;
-            for (final java.lang.management.GarbageCollectorMXBean collector
-                    : java.lang.management.ManagementFactory.getGarbageCollectorMXBeans()) {
-                gc += collector.getCollectionTime();
-            }
-            groups.merge("other (JIT, GC)", process - accounted, Long::sum);
-            System.out.printf(Locale.ROOT, "CPU during the %s run: %.2f cores busy of %d; GC pauses %d ms in all so far%n",
-                    run, (double) process / wall, Runtime.getRuntime().availableProcessors(), gc);
+            groups.merge("other (JIT compiler, GC)", roundProcess - accounted, Long::sum);
+            process += roundProcess;
+            wall += System.nanoTime() - wallBefore;
+        }
+
+        void print() {
+            System.out.printf(Locale.ROOT, "CPU during the full-load rounds: %.2f cores busy of %d%n",
+                    (double) process / wall, Runtime.getRuntime().availableProcessors());
             groups.entrySet().stream().sorted(Map.Entry.<String, Long>comparingByValue().reversed())
                     .forEach(entry -> System.out.printf(Locale.ROOT, "  %-34s %5.1f%%%n", entry.getKey(),
                             100.0 * entry.getValue() / process));
-            final double inference = metrics.inferenceSeconds() - inferenceBefore;
-            System.out.printf(Locale.ROOT, "  the forward passes alone           %5.1f%% (within the stream threads)%n",
-                    100 * inference * 1e9 / process);
         }
 
         private static String group(final String thread) {
@@ -251,6 +285,11 @@ public final class StreamBenchmark implements Callable<Integer> {
      */
     private static Run run(final StreamService service, final List<Outgoing> images, final double rate,
             final String name) throws InterruptedException {
+        return run(service, images, rate, name, null);
+    }
+
+    private static Run run(final StreamService service, final List<Outgoing> images, final double rate,
+            final String name, final CpuShares cpu) throws InterruptedException {
         final String bootstrap = service.bootstrapServers();
         final Set<String> expected = ConcurrentHashMap.newKeySet();
         images.forEach(image -> expected.add(image.id()));
@@ -263,7 +302,9 @@ public final class StreamBenchmark implements Callable<Integer> {
             }
             consumer.seekToEnd(consumer.assignment());
             consumer.assignment().forEach(consumer::position);
-            final CpuShares cpu = CpuShares.start(service.metrics());
+            if (cpu != null) {
+                cpu.begin();
+            }
             final long start = System.nanoTime();
             final Thread sender = new Thread(() -> producer.send(images, rate, () -> false, sent -> { }),
                     "bench-producer");
@@ -282,7 +323,9 @@ public final class StreamBenchmark implements Callable<Integer> {
                 }
             }
             sender.join();
-            cpu.print(name);
+            if (cpu != null) {
+                cpu.end();
+            }
             final double seconds = (lastArrival - start) / 1e9;
             final long[] sorted = latencies.stream().mapToLong(Long::longValue).sorted().toArray();
             final Run result = new Run(images.size() / seconds, sorted[sorted.length / 2],
@@ -294,11 +337,13 @@ public final class StreamBenchmark implements Callable<Integer> {
     }
 
     /** {@code count} pixel-array image events from the test set, over and over, with ids unique per call. */
-    private static List<Outgoing> images(final MnistDataset test, final int count) {
+    private static List<Outgoing> images(final MnistDataset test, final ImageSources.Encoding encoding,
+            final int count) {
         final List<Outgoing> images = new ArrayList<>(count);
         final String run = UUID.randomUUID().toString().substring(0, 8);
         for (int round = 0; images.size() < count; round++) {
-            final List<Outgoing> pass = ImageSources.mnist(test, run + "-" + round, ImageSources.LabelMode.INLINE, round);
+            final List<Outgoing> pass = ImageSources.mnist(test, run + "-" + round, ImageSources.LabelMode.INLINE, round,
+                    encoding);
             images.addAll(pass.subList(0, Math.min(pass.size(), count - images.size())));
         }
         return images;

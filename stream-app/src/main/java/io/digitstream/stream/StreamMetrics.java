@@ -153,11 +153,6 @@ public final class StreamMetrics {
         }).set(row.accuracy());
     }
 
-    /** Total time spent in batched forward passes since start. */
-    public double inferenceSeconds() {
-        return inferenceTime.totalTime(TimeUnit.SECONDS);
-    }
-
     public MeterRegistry registry() {
         return registry;
     }

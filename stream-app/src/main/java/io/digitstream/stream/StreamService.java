@@ -163,10 +163,6 @@ public final class StreamService implements AutoCloseable {
         return metrics.deadLettersByReason().values().stream().mapToDouble(Double::doubleValue).sum();
     }
 
-    public StreamMetrics metrics() {
-        return metrics;
-    }
-
     public KafkaStreams.State state() {
         return streams.state();
     }

@@ -10,6 +10,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -27,6 +28,8 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
 
+import io.digitstream.model.DigitNetwork;
+import io.digitstream.model.mnist.MnistDataset;
 import io.digitstream.schemas.DigitImage;
 import io.digitstream.schemas.DigitLabel;
 import io.digitstream.schemas.JsonSerde;
@@ -61,6 +64,35 @@ class ClientCommandsTest {
         assertThat(images).containsKey("unlabelled-" + run);
         assertThat(JsonSerde.serdeFor(DigitLabel.class).deserialize("t",
                 labels.get("1_" + run).getBytes(StandardCharsets.UTF_8))).isEqualTo(new DigitLabel("1_" + run, 1));
+    }
+
+    @Test
+    void producesMnistImagesAsBase64ByDefaultOrAsPixelArrays() {
+        final String run = UUID.randomUUID().toString().substring(0, 8);
+        final String cache = System.getProperty("mnist.cache.dir", "../data/mnist");
+        final MnistDataset test = TestFixtures.mnist().test();
+        final byte[] first = Arrays.copyOf(test.pixels(), DigitNetwork.PIXELS);
+
+        assertThat(StreamApp.run("produce", "--bootstrap-servers", KafkaClusterExtension.bootstrapServers(),
+                "--cache-dir", cache, "--limit", "2", "--rate", "0", "--id-prefix", "b64-" + run)).isZero();
+        assertThat(StreamApp.run("produce", "--bootstrap-servers", KafkaClusterExtension.bootstrapServers(),
+                "--cache-dir", cache, "--limit", "2", "--rate", "0", "--id-prefix", "int-" + run,
+                "--encoding", "PIXELS")).isZero();
+
+        final Map<String, String> images = read(Topics.IMAGES, run, 4);
+        final JsonSerde<DigitImage> serde = JsonSerde.serdeFor(DigitImage.class);
+        final DigitImage base64 = serde.deserialize("t", images.get("b64-" + run + "-00000")
+                .getBytes(StandardCharsets.UTF_8));
+        final DigitImage ints = serde.deserialize("t", images.get("int-" + run + "-00000")
+                .getBytes(StandardCharsets.UTF_8));
+        assertThat(base64.pixels()).isNull();
+        assertThat(java.util.Base64.getDecoder().decode(base64.pixelsBase64())).isEqualTo(first);
+        assertThat(ints.pixelsBase64()).isNull();
+        assertThat(ints.pixels()).hasSize(DigitNetwork.PIXELS);
+        for (int i = 0; i < DigitNetwork.PIXELS; i++) {
+            assertThat(ints.pixels()[i]).isEqualTo(first[i] & 0xFF);
+        }
+        assertThat(base64.label()).isEqualTo(ints.label()).isEqualTo(test.label(0));
     }
 
     @Test

@@ -61,7 +61,8 @@ class DashboardTest {
 
         try (StreamService service = StreamService.start(AppConfig.load(null, Map.of(), settings));
                 ImageProducer producer = new ImageProducer(service.bootstrapServers(), Map.of(), Duration.ZERO)) {
-            producer.send(ImageSources.mnist(test, run, ImageSources.LabelMode.INLINE, 1), 0, () -> false, n -> { });
+            producer.send(ImageSources.mnist(test, run, ImageSources.LabelMode.INLINE, 1,
+                    ImageSources.Encoding.BASE64), 0, () -> false, n -> { });
             await().atMost(TIMEOUT).until(() -> committedPredictionIds().stream().filter(id -> id.startsWith(run))
                     .count() == IMAGES);
 
