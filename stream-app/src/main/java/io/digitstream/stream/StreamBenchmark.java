@@ -21,6 +21,7 @@ import java.util.UUID;
 import java.util.concurrent.Callable;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 
 import org.apache.kafka.clients.consumer.ConsumerConfig;
@@ -51,7 +52,8 @@ public final class StreamBenchmark implements Callable<Integer> {
 
     private static final int ROUND = 20_000;
     private static final int QUIET_ROUNDS = 2;
-    private static final int MODEL_WARM_UP_SECONDS = 5;
+    private static final int MODEL_WARM_UP_SLICE_SECONDS = 2;
+    private static final int MODEL_WARM_UP_LIMIT_SECONDS = 120;
 
     @Option(names = "--model", defaultValue = "models", description = "Model artifact or models directory.")
     private Path model;
@@ -114,7 +116,7 @@ public final class StreamBenchmark implements Callable<Integer> {
         final int threads = Integer.parseInt(config.streamsProperties().getProperty("num.stream.threads"));
         final DigitClassifier classifier = DigitClassifier.load(model);
         final double modelBefore = modelOnly(classifier, test, batch, threads);
-        System.out.printf(Locale.ROOT, "model only, before: %,.0f images/s%n", modelBefore);
+        System.out.printf(Locale.ROOT, "model only, before the app: %,.0f images/s%n", modelBefore);
 
         final Run full;
         final double slowest;
@@ -126,18 +128,8 @@ public final class StreamBenchmark implements Callable<Integer> {
             // A JVM holding a broker, Kafka Streams, Jackson and ND4J compiles hot code for minutes;
             // its compiler threads took a quarter of the CPU in the first minute. A long-running app
             // is past that, so the measurement starts once the compiler is nearly idle.
-            final CompilationMXBean jit = ManagementFactory.getCompilationMXBean();
-            final long warmUpEnd = System.nanoTime() + TimeUnit.SECONDS.toNanos(warmUpSeconds);
-            int quietRounds = 0;
-            while (quietRounds < QUIET_ROUNDS && System.nanoTime() < warmUpEnd) {
-                final long compiledBefore = jit.getTotalCompilationTime();
-                final long roundStart = System.nanoTime();
-                run(service, images(test, encoding, ROUND), 0, "warm-up");
-                final double jitShare = (jit.getTotalCompilationTime() - compiledBefore)
-                        / ((System.nanoTime() - roundStart) / 1e6);
-                quietRounds = jitShare < settledJitShare ? quietRounds + 1 : 0;
-                System.out.printf(Locale.ROOT, "JIT compiler busy %.0f%% of that round%n", 100 * jitShare);
-            }
+            awaitSettledJit(TimeUnit.SECONDS.toNanos(warmUpSeconds),
+                    () -> run(service, images(test, encoding, ROUND), 0, "warm-up"));
             // Full load, measured as the median of several rounds: from round to round the
             // machine's other tenants and the JIT compiler's late work move it by 10-20%.
             final CpuShares cpu = new CpuShares();
@@ -174,38 +166,66 @@ public final class StreamBenchmark implements Callable<Integer> {
 
     /**
      * Images per second of the classifier alone on batches of {@code batch} test images, with one
-     * copy of the network per thread as the app runs it, for the set time.
+     * copy of the network per thread as the app runs it: unmeasured until the JIT compiler has
+     * settled, as for the app, then for the set time.
      */
     private double modelOnly(final DigitClassifier classifier, final MnistDataset test, final int batch,
-            final int threads) throws InterruptedException {
+            final int threads) throws Exception {
         final List<byte[]> images = new ArrayList<>();
         for (int i = 0; i < batch; i++) {
             images.add(Arrays.copyOfRange(test.pixels(), i * DigitNetwork.PIXELS, (i + 1) * DigitNetwork.PIXELS));
         }
         final AtomicLong classified = new AtomicLong();
-        final long start = System.nanoTime() + TimeUnit.SECONDS.toNanos(MODEL_WARM_UP_SECONDS);
-        final long end = start + TimeUnit.SECONDS.toNanos(modelSeconds);
+        final AtomicBoolean measuring = new AtomicBoolean();
+        final AtomicBoolean stop = new AtomicBoolean();
         final List<Thread> workers = new ArrayList<>();
         for (int t = 0; t < threads; t++) {
             final DigitClassifier copy = classifier.copy();
             final Thread worker = new Thread(() -> {
-                // Unmeasured first, as the app's warm-up: the JIT compiles ND4J's Java side too.
-                final long warm = System.nanoTime() + TimeUnit.SECONDS.toNanos(MODEL_WARM_UP_SECONDS);
-                while (System.nanoTime() < warm) {
+                while (!stop.get()) {
                     copy.classify(images);
-                }
-                while (System.nanoTime() < end) {
-                    copy.classify(images);
-                    classified.addAndGet(batch);
+                    if (measuring.get()) {
+                        classified.addAndGet(batch);
+                    }
                 }
             }, "model-only-" + t);
             workers.add(worker);
             worker.start();
         }
+        awaitSettledJit(TimeUnit.SECONDS.toNanos(MODEL_WARM_UP_LIMIT_SECONDS),
+                () -> TimeUnit.SECONDS.sleep(MODEL_WARM_UP_SLICE_SECONDS));
+        measuring.set(true);
+        final long start = System.nanoTime();
+        TimeUnit.SECONDS.sleep(modelSeconds);
+        final double perSecond = classified.get() / ((System.nanoTime() - start) / 1e9);
+        stop.set(true);
         for (final Thread worker : workers) {
             worker.join();
         }
-        return classified.get() / ((System.nanoTime() - start) / 1e9);
+        return perSecond;
+    }
+
+    private interface Round {
+        void run() throws Exception;
+    }
+
+    /**
+     * Repeats {@code round} until the JIT compiler has worked less than the settled share of two
+     * rounds in a row, or {@code limitNanos} have passed.
+     */
+    private void awaitSettledJit(final long limitNanos, final Round round) throws Exception {
+        final CompilationMXBean jit = ManagementFactory.getCompilationMXBean();
+        final long end = System.nanoTime() + limitNanos;
+        int quietRounds = 0;
+        while (quietRounds < QUIET_ROUNDS && System.nanoTime() < end) {
+            final long compiledBefore = jit.getTotalCompilationTime();
+            final long roundStart = System.nanoTime();
+            round.run();
+            final double share = (jit.getTotalCompilationTime() - compiledBefore)
+                    / ((System.nanoTime() - roundStart) / 1e6);
+            quietRounds = share < settledJitShare ? quietRounds + 1 : 0;
+            System.out.printf(Locale.ROOT, "  JIT compiler busy %.0f%% of that round%n", 100 * share);
+        }
     }
 
     private record Run(double imagesPerSecond, double p50, double p99) {
