@@ -43,6 +43,7 @@ class ContractTest {
     void serializedRecordsSatisfyTheirSchemas() throws IOException {
         assertValid("digit-image.schema.json", DigitImage.ofPixels("a", PIXELS, 3, 1L, "test"));
         assertValid("digit-image.schema.json", DigitImage.ofPng("b", "iVBORw0KGgo=", null, null, null));
+        assertValid("digit-image.schema.json", DigitImage.ofPixelsBase64("c", new byte[784], 0, 2L, "test"));
         assertValid("digit-label.schema.json", new DigitLabel("a", 3));
         assertValid("prediction.schema.json", new Prediction("a", 3, 0.9, new double[] {0, 0, 0, 0.9, 0.1, 0, 0, 0, 0, 0},
                 "v1", 3, true, 1L, 2L));

@@ -98,6 +98,11 @@ public final class StreamBenchmark implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        if (fullRounds < 1 || modelSeconds < 1 || halfLoadSeconds < 1 || settledJitShare <= 0) {
+            System.err.println("stream-benchmark: --full-rounds, --model-seconds, --half-load-seconds and"
+                    + " --settled-jit-share must be above 0. See 'stream-benchmark --help'.");
+            return 2;
+        }
         final MnistDataset test = MnistLocator.withDefaults(null, cacheDir).locate().read().test();
         final Path brokerDir = Files.createTempDirectory("bench-kafka");
         final Map<String, String> flags = new HashMap<>(settings);
