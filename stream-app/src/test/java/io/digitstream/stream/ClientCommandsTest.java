@@ -69,7 +69,7 @@ class ClientCommandsTest {
     @Test
     void producesMnistImagesAsBase64ByDefaultOrAsPixelArrays() {
         final String run = UUID.randomUUID().toString().substring(0, 8);
-        final String cache = System.getProperty("mnist.cache.dir", "../data/mnist");
+        final String cache = TestFixtures.MNIST_CACHE_DIR.toString();
         final MnistDataset test = TestFixtures.mnist().test();
         final byte[] first = Arrays.copyOf(test.pixels(), DigitNetwork.PIXELS);
 

@@ -23,6 +23,8 @@ import io.digitstream.model.mnist.MnistLocator;
 final class TestFixtures {
 
     static final String MODEL_VERSION = "test-model-1";
+    /** Where tests find MNIST, through the same chain users get: the repository's data/ directory. */
+    static final Path MNIST_CACHE_DIR = Path.of(System.getProperty("mnist.cache.dir", "../data/mnist"));
     private static final int TRAIN_IMAGES = 8_000;
     private static final int BATCH = 64;
 
@@ -35,8 +37,7 @@ final class TestFixtures {
 
     static synchronized MnistData mnist() {
         if (mnist == null) {
-            mnist = MnistLocator.withDefaults(null, Path.of(System.getProperty("mnist.cache.dir", "../data/mnist")))
-                    .locate().read();
+            mnist = MnistLocator.withDefaults(null, MNIST_CACHE_DIR).locate().read();
         }
         return mnist;
     }
