@@ -33,6 +33,9 @@ import io.digitstream.schemas.Topics;
  * What the dashboard shows, read back from the output topics by a {@code read_committed} consumer,
  * so the page shows what the topics hold: throughput, latency, the newest accuracy window per class
  * and its confusion rows, and the latest predictions with their images.
+ *
+ * <p>It reads every prediction the app makes, so it keeps them as the bytes it received and parses
+ * only the few the page asks for: parsing each one cost as much CPU as the broker's fetches.
  */
 public final class DashboardFeed implements AutoCloseable {
 
@@ -49,6 +52,9 @@ public final class DashboardFeed implements AutoCloseable {
             long latencyMs, @JsonProperty("pixelsBase64") byte[] pixels) {
     }
 
+    private record Received(byte[] json, byte[] pixels) {
+    }
+
     /** Everything the page needs, at one moment. */
     public record Snapshot(String modelVersion, long predictions, double imagesPerSecond, Map<String, Long> latencyMs,
             List<ClassAccuracy> accuracy, long[][] confusion, Map<String, Double> deadLetters,
@@ -59,12 +65,14 @@ public final class DashboardFeed implements AutoCloseable {
     private final Thread thread;
     private final StreamMetrics metrics;
     private final String modelVersion;
-    private final Deque<RecentPrediction> recent = new ArrayDeque<>();
-    private final Map<String, Prediction> byId = new LinkedHashMap<>(LOOKUP, 0.75f, false) {
+    /** The newest predictions, newest first, as received, with their images' pixels. */
+    private final Deque<Received> recent = new ArrayDeque<>();
+    /** The latest predictions' JSON by image id, for the drawing pad's lookups. */
+    private final Map<String, byte[]> byId = new LinkedHashMap<>(LOOKUP, 0.75f, false) {
         private static final long serialVersionUID = 1L;
 
         @Override
-        protected boolean removeEldestEntry(final Map.Entry<String, Prediction> eldest) {
+        protected boolean removeEldestEntry(final Map.Entry<String, byte[]> eldest) {
             return size() > LOOKUP;
         }
     };
@@ -100,7 +108,7 @@ public final class DashboardFeed implements AutoCloseable {
             while (running) {
                 for (final ConsumerRecord<String, byte[]> record : consumer.poll(Duration.ofMillis(250))) {
                     if (Topics.PREDICTIONS.equals(record.topic())) {
-                        onPrediction(PREDICTIONS.deserialize(record.topic(), record.value()));
+                        onPrediction(record);
                     } else {
                         onAccuracy(ACCURACY.deserialize(record.topic(), record.value()));
                     }
@@ -115,18 +123,21 @@ public final class DashboardFeed implements AutoCloseable {
         }
     }
 
-    private synchronized void onPrediction(final Prediction p) {
+    /**
+     * Counts a prediction and samples its latency: from the image's event time, which the prediction
+     * record carries as its timestamp, to now, when it is committed and read.
+     */
+    private synchronized void onPrediction(final ConsumerRecord<String, byte[]> record) {
         predictions++;
-        byId.put(p.id(), p);
+        byId.put(record.key(), record.value());
         final long now = System.currentTimeMillis();
-        arrivals.addLast(new long[] {now, p.processingTime() - p.eventTime()});
+        arrivals.addLast(new long[] {now, now - record.timestamp()});
         while (arrivals.size() > LATENCY_SAMPLE
                 || (!arrivals.isEmpty() && arrivals.peekFirst()[0] < now - RATE_WINDOW.toMillis() * 6)) {
             arrivals.removeFirst();
         }
-        final byte[] pixels = metrics.recentImage(p.id());
-        recent.addFirst(new RecentPrediction(p.id(), p.predicted(), p.confidence(), p.label(), p.correct(),
-                p.processingTime() - p.eventTime(), pixels));
+        // The pixels now: the app remembers only its latest images, and it keeps classifying.
+        recent.addFirst(new Received(record.value(), metrics.recentImage(record.key())));
         while (recent.size() > RECENT) {
             recent.removeLast();
         }
@@ -141,7 +152,8 @@ public final class DashboardFeed implements AutoCloseable {
 
     /** The prediction of an image, once it is committed, or null. */
     public synchronized Prediction prediction(final String id) {
-        return byId.get(id);
+        final byte[] json = byId.get(id);
+        return json == null ? null : PREDICTIONS.deserialize(Topics.PREDICTIONS, json);
     }
 
     public synchronized Snapshot snapshot() {
@@ -162,7 +174,13 @@ public final class DashboardFeed implements AutoCloseable {
                     : Arrays.copyOf(row.predictedCounts(), DigitNetwork.CLASSES);
         }
         return new Snapshot(modelVersion, predictions, inWindow / (double) RATE_WINDOW.toSeconds(), latency, rows,
-                confusion, metrics.deadLettersByReason(), List.copyOf(recent));
+                confusion, metrics.deadLettersByReason(), recent.stream().map(DashboardFeed::toRecent).toList());
+    }
+
+    private static RecentPrediction toRecent(final Received received) {
+        final Prediction p = PREDICTIONS.deserialize(Topics.PREDICTIONS, received.json());
+        return new RecentPrediction(p.id(), p.predicted(), p.confidence(), p.label(), p.correct(),
+                p.processingTime() - p.eventTime(), received.pixels());
     }
 
     @Override
