@@ -28,7 +28,8 @@ ENTRYPOINT ["/app/train-once.sh"]
 FROM runtime AS stream-app
 COPY --from=build /src/stream-app/target/stream-app.jar /app/stream-app.jar
 COPY --from=build /src/stream-app/target/lib /app/lib
-# One OpenMP thread per network: the app runs a network copy per core.
+# One OpenMP thread per network: the app runs a network copy per core. Parallel GC: G1 took twice
+# its CPU at full load (docs/benchmarks.md).
 ENV OMP_NUM_THREADS=1
 EXPOSE 8080
-ENTRYPOINT ["java", "-jar", "/app/stream-app.jar"]
+ENTRYPOINT ["java", "-XX:+UseParallelGC", "-jar", "/app/stream-app.jar"]
