@@ -35,6 +35,8 @@ public record AppConfig(String bootstrapServers, Path brokerDir, int brokerPort,
         short replicationFactor, TopologySettings topology, Map<String, String> kafka) {
 
     public static final String ENV_PREFIX = "DIGITS_";
+    /** Kafka Streams' commit interval under exactly-once when none is set. */
+    private static final long EXACTLY_ONCE_COMMIT_MS = 100;
 
     public static final String BOOTSTRAP_SERVERS = "bootstrap.servers";
     public static final String BROKER_DIR = "embedded.broker.dir";
@@ -141,7 +143,15 @@ public record AppConfig(String bootstrapServers, Path brokerDir, int brokerPort,
                 Integer.toString(Math.max(1, Math.min(Runtime.getRuntime().availableProcessors(), partitions))));
         // The default 16 KB producer batch holds about five images.
         props.putIfAbsent(StreamsConfig.producerPrefix("batch.size"), "262144");
-        props.putIfAbsent(StreamsConfig.producerPrefix("linger.ms"), "5");
+        // Under exactly-once nothing the app writes is visible before its transaction commits, and
+        // the commit flushes the producer: lingering up to the commit interval costs readers nothing
+        // and sends a batch per partition per commit instead of one every few milliseconds, less
+        // work for the broker and the producers (docs/benchmarks.md).
+        final boolean exactlyOnce = StreamsConfig.EXACTLY_ONCE_V2.equals(
+                props.getProperty(StreamsConfig.PROCESSING_GUARANTEE_CONFIG));
+        props.putIfAbsent(StreamsConfig.producerPrefix("linger.ms"), exactlyOnce
+                ? props.getProperty(StreamsConfig.COMMIT_INTERVAL_MS_CONFIG, Long.toString(EXACTLY_ONCE_COMMIT_MS))
+                : "5");
         return props;
     }
 

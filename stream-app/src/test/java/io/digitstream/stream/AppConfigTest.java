@@ -68,6 +68,16 @@ class AppConfigTest {
     }
 
     @Test
+    void producersLingerUpToTheCommitUnderExactlyOnceOnly() {
+        assertThat(AppConfig.load(null, Map.of(), Map.of()).streamsProperties())
+                .containsEntry("producer.linger.ms", "100");
+        assertThat(AppConfig.load(null, Map.of(), Map.of("commit.interval.ms", "250")).streamsProperties())
+                .containsEntry("producer.linger.ms", "250");
+        assertThat(AppConfig.load(null, Map.of(), Map.of("processing.guarantee", "at_least_once"))
+                .streamsProperties()).containsEntry("producer.linger.ms", "5");
+    }
+
+    @Test
     void badValuesSayWhichSettingIsWrong() {
         assertThatThrownBy(() -> AppConfig.load(null, Map.of("DIGITS_INFERENCE_BATCH_SIZE", "lots"), Map.of()))
                 .isInstanceOf(IllegalArgumentException.class)
