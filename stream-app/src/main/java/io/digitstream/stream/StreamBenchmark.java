@@ -50,7 +50,12 @@ import io.digitstream.schemas.Topics;
         description = "Model-only vs end-to-end throughput and latency on the embedded broker.")
 public final class StreamBenchmark implements Callable<Integer> {
 
-    private static final int ROUND = 20_000;
+    private static final int WARM_UP_ROUND = 20_000;
+    /**
+     * Long enough that the pipeline's fill at the start of a round (first fetch, first batch, first
+     * commit: 100-200 ms) costs its throughput little; at 20,000 images it cost about 5%.
+     */
+    private static final int MEASURED_ROUND = 60_000;
     private static final int QUIET_ROUNDS = 2;
     private static final int MODEL_WARM_UP_SLICE_SECONDS = 2;
     private static final int MODEL_WARM_UP_LIMIT_SECONDS = 120;
@@ -62,7 +67,8 @@ public final class StreamBenchmark implements Callable<Integer> {
     private Path cacheDir;
 
     @Option(names = "--full-rounds", defaultValue = "5",
-            description = "Measured full-load rounds of 20,000 images each; the median is reported.")
+            description = "Measured rounds, each the model alone and then 60,000 images through the app at full"
+                    + " load; medians are reported.")
     private int fullRounds;
 
     @Option(names = "--warm-up-seconds", defaultValue = "600",
@@ -77,7 +83,7 @@ public final class StreamBenchmark implements Callable<Integer> {
     @Option(names = "--half-load-seconds", defaultValue = "20", description = "Length of the half-load run.")
     private int halfLoadSeconds;
 
-    @Option(names = "--model-seconds", defaultValue = "10", description = "Length of the model-only run.")
+    @Option(names = "--model-seconds", defaultValue = "10", description = "Length of each model-only run.")
     private int modelSeconds;
 
     @Option(names = "--encoding", defaultValue = "base64",
@@ -120,12 +126,10 @@ public final class StreamBenchmark implements Callable<Integer> {
 
         final int threads = Integer.parseInt(config.streamsProperties().getProperty("num.stream.threads"));
         final DigitClassifier classifier = DigitClassifier.load(model);
-        final double modelBefore = modelOnly(classifier, test, batch, threads);
+        final double modelBefore = modelOnly(classifier, test, batch, threads, true);
         System.out.printf(Locale.ROOT, "model only, before the app: %,.0f images/s%n", modelBefore);
 
-        final Run full;
-        final double slowest;
-        final double fastest;
+        final List<Pair> pairs = new ArrayList<>();
         final Run half;
         final double halfRate;
         try (StreamService service = StreamService.start(config)) {
@@ -134,48 +138,66 @@ public final class StreamBenchmark implements Callable<Integer> {
             // its compiler threads took a quarter of the CPU in the first minute. A long-running app
             // is past that, so the measurement starts once the compiler is nearly idle.
             awaitSettledJit(TimeUnit.SECONDS.toNanos(warmUpSeconds),
-                    () -> run(service, images(test, encoding, ROUND), 0, "warm-up"));
-            // Full load, measured as the median of several rounds: from round to round the
-            // machine's other tenants and the JIT compiler's late work move it by 10-20%.
+                    () -> run(service, images(test, encoding, WARM_UP_ROUND), 0, "warm-up"));
+            // Rounds of the model alone (the app idle) and the app at full load, one after the other:
+            // the machine is shared and its speed drifts by 10-20% over minutes, so each round's
+            // ratio compares two measurements taken within seconds, and the median ratio is reported.
             final CpuShares cpu = new CpuShares();
-            final List<Run> rounds = new ArrayList<>();
             for (int round = 0; round < fullRounds; round++) {
-                rounds.add(run(service, images(test, encoding, ROUND), 0, "full", cpu));
+                final double alone = modelOnly(classifier, test, batch, threads, false);
+                System.out.printf(Locale.ROOT, "model    %,7.0f images/s alone%n", alone);
+                pairs.add(new Pair(alone, run(service, images(test, encoding, MEASURED_ROUND), 0, "full", cpu)));
             }
             cpu.print();
-            rounds.sort(Comparator.comparingDouble(Run::imagesPerSecond));
-            full = rounds.get(rounds.size() / 2);
-            slowest = rounds.get(0).imagesPerSecond();
-            fastest = rounds.get(rounds.size() - 1).imagesPerSecond();
-            halfRate = full.imagesPerSecond() / 2;
+            halfRate = median(pairs, pair -> pair.full().imagesPerSecond()) / 2;
             half = run(service, images(test, encoding, (int) (halfRate * halfLoadSeconds)), halfRate, "half");
         }
-        // The model alone again after the app: the machine is shared, and the mean of the two runs
-        // brackets the end-to-end ones in time.
-        final double modelAfter = modelOnly(classifier, test, batch, threads);
-        final double modelOnly = (modelBefore + modelAfter) / 2;
+        final double modelAfter = modelOnly(classifier, test, batch, threads, false);
+        final double modelOnly = median(pairs, Pair::modelOnly);
+        final Run full = pairs.stream().map(Pair::full).sorted(Comparator.comparingDouble(Run::imagesPerSecond))
+                .toList().get(pairs.size() / 2);
 
         System.out.printf(Locale.ROOT, "%nimages as %s, batch size %d, wait %d ms, %s, %d stream thread(s), OMP_NUM_THREADS=%s%n",
                 encoding.name().toLowerCase(Locale.ROOT), batch, config.topology().batchWait().toMillis(),
                 config.streamsProperties().get("processing.guarantee"), threads,
                 System.getenv().getOrDefault("OMP_NUM_THREADS", "unset"));
-        System.out.printf(Locale.ROOT, "(a) model only, %d thread(s)  %,8.0f images/s (mean of %,.0f before and %,.0f"
-                + " after the app)%n", threads, modelOnly, modelBefore, modelAfter);
-        System.out.printf(Locale.ROOT, "(b) end to end, full load   %,8.0f images/s = %.0f%% of (a) (median of %d rounds,"
-                + " %,.0f-%,.0f); latency p50 %.0f ms, p99 %.0f ms%n", full.imagesPerSecond(),
-                100 * full.imagesPerSecond() / modelOnly, fullRounds, slowest, fastest, full.p50(), full.p99());
+        System.out.printf(Locale.ROOT, "(a) model only, %d thread(s)  %,8.0f images/s (median of %d rounds beside the"
+                + " idle app; %,.0f before the app, %,.0f after it)%n", threads, modelOnly, fullRounds, modelBefore,
+                modelAfter);
+        System.out.printf(Locale.ROOT, "(b) end to end, full load   %,8.0f images/s (median of %d rounds, %,.0f-%,.0f);"
+                + " latency p50 %.0f ms, p99 %.0f ms%n", full.imagesPerSecond(), fullRounds,
+                pairs.stream().mapToDouble(pair -> pair.full().imagesPerSecond()).min().orElseThrow(),
+                pairs.stream().mapToDouble(pair -> pair.full().imagesPerSecond()).max().orElseThrow(),
+                full.p50(), full.p99());
+        System.out.printf(Locale.ROOT, "    (b) / (a)               %8.0f%% (median of the rounds' ratios, %.0f-%.0f%%)%n",
+                100 * median(pairs, Pair::ratio), 100 * pairs.stream().mapToDouble(Pair::ratio).min().orElseThrow(),
+                100 * pairs.stream().mapToDouble(Pair::ratio).max().orElseThrow());
         System.out.printf(Locale.ROOT, "    end to end, half load   %,8.0f images/s offered %.0f; latency p50 %.0f ms,"
                 + " p99 %.0f ms%n", half.imagesPerSecond(), halfRate, half.p50(), half.p99());
         return 0;
     }
 
+    /** One round: the model alone, then the whole app at full load. */
+    private record Pair(double modelOnly, Run full) {
+
+        double ratio() {
+            return full.imagesPerSecond() / modelOnly;
+        }
+    }
+
+    private static double median(final List<Pair> pairs, final java.util.function.ToDoubleFunction<Pair> figure) {
+        final double[] sorted = pairs.stream().mapToDouble(figure).sorted().toArray();
+        return sorted.length % 2 == 1 ? sorted[sorted.length / 2]
+                : (sorted[sorted.length / 2 - 1] + sorted[sorted.length / 2]) / 2;
+    }
+
     /**
      * Images per second of the classifier alone on batches of {@code batch} test images, with one
-     * copy of the network per thread as the app runs it: unmeasured until the JIT compiler has
-     * settled, as for the app, then for the set time.
+     * copy of the network per thread as the app runs it, for the set time; with {@code warmUp},
+     * first unmeasured until the JIT compiler has settled, as for the app.
      */
     private double modelOnly(final DigitClassifier classifier, final MnistDataset test, final int batch,
-            final int threads) throws Exception {
+            final int threads, final boolean warmUp) throws Exception {
         final List<byte[]> images = new ArrayList<>();
         for (int i = 0; i < batch; i++) {
             images.add(Arrays.copyOfRange(test.pixels(), i * DigitNetwork.PIXELS, (i + 1) * DigitNetwork.PIXELS));
@@ -197,8 +219,13 @@ public final class StreamBenchmark implements Callable<Integer> {
             workers.add(worker);
             worker.start();
         }
-        awaitSettledJit(TimeUnit.SECONDS.toNanos(MODEL_WARM_UP_LIMIT_SECONDS),
-                () -> TimeUnit.SECONDS.sleep(MODEL_WARM_UP_SLICE_SECONDS));
+        if (warmUp) {
+            awaitSettledJit(TimeUnit.SECONDS.toNanos(MODEL_WARM_UP_LIMIT_SECONDS),
+                    () -> TimeUnit.SECONDS.sleep(MODEL_WARM_UP_SLICE_SECONDS));
+        } else {
+            // The threads' first batches, network copies fresh, are not the steady state.
+            TimeUnit.SECONDS.sleep(1);
+        }
         measuring.set(true);
         final long start = System.nanoTime();
         TimeUnit.SECONDS.sleep(modelSeconds);
@@ -239,16 +266,22 @@ public final class StreamBenchmark implements Callable<Integer> {
     /**
      * Where the process's CPU time goes during the measured rounds, per group of threads: the stream
      * threads (decode, batching, inference, join, accuracy), their producers' I/O, the load
-     * generator, the checking consumer, the broker, and the rest (JIT compiler, GC). Each round is
-     * taken from {@link #begin()} to {@link #end()}, before its load generator's threads exit.
+     * generator, the checking consumer, the broker, and the JVM's own threads (JIT compiler, GC),
+     * which only Linux's /proc names. Each round is taken from {@link #begin()} to {@link #end()},
+     * before its load generator's threads exit.
      */
     private static final class CpuShares {
+
+        /** Linux reports per-thread CPU time in clock ticks of 10 ms. */
+        private static final long NANOS_PER_TICK = 10_000_000L;
+        private static final Path TASKS = Path.of("/proc/self/task");
 
         private final ThreadMXBean threads = ManagementFactory.getThreadMXBean();
         private final com.sun.management.OperatingSystemMXBean os =
                 (com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean();
         private final Map<Long, Long> before = new HashMap<>();
         private final Map<String, Long> groups = new TreeMap<>();
+        private Map<String, Long> jvmBefore = Map.of();
         private long processBefore;
         private long wallBefore;
         private long process;
@@ -258,6 +291,7 @@ public final class StreamBenchmark implements Callable<Integer> {
             before.clear();
             processBefore = os.getProcessCpuTime();
             wallBefore = System.nanoTime();
+            jvmBefore = jvmThreads();
             for (final ThreadInfo info : threads.dumpAllThreads(false, false)) {
                 before.put(info.getThreadId(), threads.getThreadCpuTime(info.getThreadId()));
             }
@@ -274,7 +308,12 @@ public final class StreamBenchmark implements Callable<Integer> {
                     groups.merge(group(info.getThreadName()), used, Long::sum);
                 }
             }
-            groups.merge("other (JIT compiler, GC)", roundProcess - accounted, Long::sum);
+            for (final Map.Entry<String, Long> jvm : jvmThreads().entrySet()) {
+                final long used = jvm.getValue() - jvmBefore.getOrDefault(jvm.getKey(), 0L);
+                accounted += used;
+                groups.merge(jvm.getKey(), used, Long::sum);
+            }
+            groups.merge("other JVM threads", roundProcess - accounted, Long::sum);
             process += roundProcess;
             wall += System.nanoTime() - wallBefore;
         }
@@ -299,6 +338,36 @@ public final class StreamBenchmark implements Callable<Integer> {
                 return "checking consumer";
             }
             return "broker and the rest";
+        }
+
+        /** CPU nanoseconds so far of the JIT compiler's and the GC's threads, by /proc; empty elsewhere. */
+        private static Map<String, Long> jvmThreads() {
+            final Map<String, Long> used = new HashMap<>();
+            if (!Files.isDirectory(TASKS)) {
+                return used;
+            }
+            try (var tasks = Files.list(TASKS)) {
+                tasks.forEach(task -> {
+                    try {
+                        final String name = Files.readString(task.resolve("comm")).strip();
+                        final String group = name.matches("C[12] CompilerThre.*") ? "JIT compiler"
+                                : name.matches("(GC Thread|G1 |VM Thread|Parallel GC).*") ? "GC and safepoints"
+                                : null;
+                        if (group != null) {
+                            final String stat = Files.readString(task.resolve("stat"));
+                            // Fields after the parenthesised name: state is the 3rd, utime the 14th, stime the 15th.
+                            final String[] fields = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+                            final long ticks = Long.parseLong(fields[11]) + Long.parseLong(fields[12]);
+                            used.merge(group, ticks * NANOS_PER_TICK, Long::sum);
+                        }
+                    } catch (final java.io.IOException | RuntimeException e) {
+                        // A thread that ended between listing and reading has nothing left to count.
+                    }
+                });
+            } catch (final java.io.IOException e) {
+                return Map.of();
+            }
+            return used;
         }
     }
 
