@@ -142,7 +142,7 @@ public final class StreamBenchmark implements Callable<Integer> {
             // Rounds of the model alone (the app idle) and the app at full load, one after the other:
             // the machine is shared and its speed drifts by 10-20% over minutes, so each round's
             // ratio compares two measurements taken within seconds, and the median ratio is reported.
-            final CpuShares cpu = new CpuShares();
+            final CpuShares cpu = new CpuShares(service);
             for (int round = 0; round < fullRounds; round++) {
                 final double alone = modelOnly(classifier, test, batch, threads, false);
                 System.out.printf(Locale.ROOT, "model    %,7.0f images/s alone%n", alone);
@@ -169,9 +169,11 @@ public final class StreamBenchmark implements Callable<Integer> {
                 pairs.stream().mapToDouble(pair -> pair.full().imagesPerSecond()).min().orElseThrow(),
                 pairs.stream().mapToDouble(pair -> pair.full().imagesPerSecond()).max().orElseThrow(),
                 full.p50(), full.p99());
-        System.out.printf(Locale.ROOT, "    (b) / (a)               %8.0f%% (median of the rounds' ratios, %.0f-%.0f%%)%n",
+        System.out.printf(Locale.ROOT, "    (b) / (a)               %8.0f%% (median of the rounds' ratios, %.0f-%.0f%%);"
+                + " against the mean of (a) before and after the app: %.0f%%%n",
                 100 * median(pairs, Pair::ratio), 100 * pairs.stream().mapToDouble(Pair::ratio).min().orElseThrow(),
-                100 * pairs.stream().mapToDouble(Pair::ratio).max().orElseThrow());
+                100 * pairs.stream().mapToDouble(Pair::ratio).max().orElseThrow(),
+                100 * full.imagesPerSecond() / ((modelBefore + modelAfter) / 2));
         System.out.printf(Locale.ROOT, "    end to end, half load   %,8.0f images/s offered %.0f; latency p50 %.0f ms,"
                 + " p99 %.0f ms%n", half.imagesPerSecond(), halfRate, half.p50(), half.p99());
         return 0;
@@ -281,14 +283,22 @@ public final class StreamBenchmark implements Callable<Integer> {
                 (com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean();
         private final Map<Long, Long> before = new HashMap<>();
         private final Map<String, Long> groups = new TreeMap<>();
+        private final StreamService service;
         private Map<String, Long> jvmBefore = Map.of();
+        private double blockedBefore;
+        private double blocked;
         private long processBefore;
         private long wallBefore;
         private long process;
         private long wall;
 
+        CpuShares(final StreamService service) {
+            this.service = service;
+        }
+
         void begin() {
             before.clear();
+            blockedBefore = streamThreadsBlockedNanos();
             processBefore = os.getProcessCpuTime();
             wallBefore = System.nanoTime();
             jvmBefore = jvmThreads();
@@ -316,6 +326,18 @@ public final class StreamBenchmark implements Callable<Integer> {
             groups.merge("other JVM threads", roundProcess - accounted, Long::sum);
             process += roundProcess;
             wall += System.nanoTime() - wallBefore;
+            blocked += streamThreadsBlockedNanos() - blockedBefore;
+        }
+
+        /** Kafka Streams' count of the time its threads waited on Kafka: polls, flushes, commits. */
+        private double streamThreadsBlockedNanos() {
+            return blockedTimes().mapToDouble(Double::doubleValue).sum();
+        }
+
+        private java.util.stream.Stream<Double> blockedTimes() {
+            return service.streamsMetrics().entrySet().stream()
+                    .filter(metric -> metric.getKey().name().equals("blocked-time-ns-total"))
+                    .map(metric -> ((Number) metric.getValue().metricValue()).doubleValue());
         }
 
         void print() {
@@ -324,6 +346,8 @@ public final class StreamBenchmark implements Callable<Integer> {
             groups.entrySet().stream().sorted(Map.Entry.<String, Long>comparingByValue().reversed())
                     .forEach(entry -> System.out.printf(Locale.ROOT, "  %-34s %5.1f%%%n", entry.getKey(),
                             100.0 * entry.getValue() / process));
+            System.out.printf(Locale.ROOT, "Stream threads waiting on Kafka (polls, flushes, commits): %.1f%% of"
+                    + " their time%n", 100 * blocked / wall / Math.max(1, blockedTimes().count()));
         }
 
         private static String group(final String thread) {

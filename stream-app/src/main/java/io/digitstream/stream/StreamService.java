@@ -167,6 +167,11 @@ public final class StreamService implements AutoCloseable {
         return streams.state();
     }
 
+    /** Kafka Streams' own metrics, for the benchmark's breakdown of where the stream threads' time goes. */
+    Map<org.apache.kafka.common.MetricName, ? extends org.apache.kafka.common.Metric> streamsMetrics() {
+        return streams.metrics();
+    }
+
     @Override
     public void close() {
         log.info("Shutting down");
