@@ -2,6 +2,7 @@ package io.digitstream.model;
 
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
@@ -54,9 +55,12 @@ public final class DigitClassifier {
             return List.of();
         }
         final INDArray output = network.output(DigitImages.toFeatures(images), false);
+        // All rows at once: a row view per image is an INDArray and a deallocator each.
+        final double[] all = output.dup('c').data().asDouble();
+        final int classes = (int) output.size(1);
         final List<Classification> results = new ArrayList<>(images.size());
         for (int i = 0; i < images.size(); i++) {
-            results.add(toClassification(output.getRow(i).toDoubleVector()));
+            results.add(toClassification(Arrays.copyOfRange(all, i * classes, (i + 1) * classes)));
         }
         return results;
     }

@@ -1,0 +1,53 @@
+package io.digitstream.model;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Random;
+
+import org.junit.jupiter.api.Test;
+import org.nd4j.linalg.api.ndarray.INDArray;
+
+class DigitImagesTest {
+
+    @Test
+    void featuresAreThePixelsOverTwoFiftyFiveInImageRowColumnOrder() {
+        final byte[] pixels = new byte[4 * DigitNetwork.PIXELS];
+        new Random(3).nextBytes(pixels);
+
+        final INDArray features = DigitImages.toFeatures(pixels, 1, 3);
+
+        assertThat(features.shape()).containsExactly(3, 1, DigitNetwork.IMAGE_SIDE, DigitNetwork.IMAGE_SIDE);
+        for (int image = 0; image < 3; image++) {
+            for (int row = 0; row < DigitNetwork.IMAGE_SIDE; row++) {
+                for (int column = 0; column < DigitNetwork.IMAGE_SIDE; column++) {
+                    final int pixel = pixels[(image + 1) * DigitNetwork.PIXELS + row * DigitNetwork.IMAGE_SIDE + column]
+                            & 0xFF;
+                    assertThat(features.getFloat(image, 0, row, column)).isEqualTo(pixel / 255f);
+                }
+            }
+        }
+    }
+
+    @Test
+    void aBatchClassifiesEachImageAsItsOwnForwardPassDoes() {
+        final DigitClassifier classifier = new DigitClassifier(DigitNetwork.create(5, 1e-3), null);
+        final byte[] pixels = new byte[7 * DigitNetwork.PIXELS];
+        new Random(4).nextBytes(pixels);
+        final List<byte[]> images = new ArrayList<>();
+        for (int i = 0; i < 7; i++) {
+            images.add(Arrays.copyOfRange(pixels, i * DigitNetwork.PIXELS, (i + 1) * DigitNetwork.PIXELS));
+        }
+
+        final List<Classification> batch = classifier.classify(images);
+
+        for (int i = 0; i < 7; i++) {
+            final double[] alone = classifier.probabilities(pixels, i, 1).getRow(0).toDoubleVector();
+            assertThat(batch.get(i).probabilities()).containsExactly(alone, org.assertj.core.data.Offset.offset(1e-6));
+            assertThat(batch.get(i).confidence()).isEqualTo(Arrays.stream(alone).max().orElseThrow(),
+                    org.assertj.core.data.Offset.offset(1e-6));
+        }
+    }
+}
