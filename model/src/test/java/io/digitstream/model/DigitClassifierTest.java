@@ -1,0 +1,34 @@
+package io.digitstream.model;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.offset;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Random;
+
+import org.junit.jupiter.api.Test;
+
+class DigitClassifierTest {
+
+    @Test
+    void aBatchClassifiesEachImageAsItsOwnForwardPassDoes() {
+        final DigitClassifier classifier = new DigitClassifier(DigitNetwork.create(5, 1e-3), null);
+        final byte[] pixels = new byte[7 * DigitNetwork.PIXELS];
+        new Random(4).nextBytes(pixels);
+        final List<byte[]> images = new ArrayList<>();
+        for (int i = 0; i < 7; i++) {
+            images.add(Arrays.copyOfRange(pixels, i * DigitNetwork.PIXELS, (i + 1) * DigitNetwork.PIXELS));
+        }
+
+        final List<Classification> batch = classifier.classify(images);
+
+        for (int i = 0; i < 7; i++) {
+            final double[] alone = classifier.probabilities(pixels, i, 1).getRow(0).toDoubleVector();
+            assertThat(batch.get(i).probabilities()).containsExactly(alone, offset(1e-6));
+            assertThat(batch.get(i).confidence()).isEqualTo(Arrays.stream(alone).max().orElseThrow(),
+                    offset(1e-6));
+        }
+    }
+}
