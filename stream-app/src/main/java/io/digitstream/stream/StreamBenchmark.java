@@ -284,7 +284,7 @@ public final class StreamBenchmark implements Callable<Integer> {
         private final Map<Long, Long> before = new HashMap<>();
         private final Map<String, Long> groups = new TreeMap<>();
         private final StreamService service;
-        private Map<String, Long> jvmBefore = Map.of();
+        private Map<String, JvmThread> jvmBefore = Map.of();
         private double blockedBefore;
         private double blocked;
         private long processBefore;
@@ -318,10 +318,13 @@ public final class StreamBenchmark implements Callable<Integer> {
                     groups.merge(group(info.getThreadName()), used, Long::sum);
                 }
             }
-            for (final Map.Entry<String, Long> jvm : jvmThreads().entrySet()) {
-                final long used = jvm.getValue() - jvmBefore.getOrDefault(jvm.getKey(), 0L);
+            // Per thread, as JDK 17 starts and stops compiler threads: one that ended in the round
+            // leaves its time to "other JVM threads".
+            for (final Map.Entry<String, JvmThread> jvm : jvmThreads().entrySet()) {
+                final JvmThread earlier = jvmBefore.get(jvm.getKey());
+                final long used = jvm.getValue().nanos() - (earlier == null ? 0 : earlier.nanos());
                 accounted += used;
-                groups.merge(jvm.getKey(), used, Long::sum);
+                groups.merge(jvm.getValue().group(), used, Long::sum);
             }
             groups.merge("other JVM threads", roundProcess - accounted, Long::sum);
             process += roundProcess;
@@ -364,9 +367,12 @@ public final class StreamBenchmark implements Callable<Integer> {
             return "broker and the rest";
         }
 
-        /** CPU nanoseconds so far of the JIT compiler's and the GC's threads, by /proc; empty elsewhere. */
-        private static Map<String, Long> jvmThreads() {
-            final Map<String, Long> used = new HashMap<>();
+        private record JvmThread(String group, long nanos) {
+        }
+
+        /** The JIT compiler's and the GC's threads by task id, with their CPU so far, from /proc; empty elsewhere. */
+        private static Map<String, JvmThread> jvmThreads() {
+            final Map<String, JvmThread> used = new HashMap<>();
             if (!Files.isDirectory(TASKS)) {
                 return used;
             }
@@ -382,7 +388,7 @@ public final class StreamBenchmark implements Callable<Integer> {
                             // Fields after the parenthesised name: state is the 3rd, utime the 14th, stime the 15th.
                             final String[] fields = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
                             final long ticks = Long.parseLong(fields[11]) + Long.parseLong(fields[12]);
-                            used.merge(group, ticks * NANOS_PER_TICK, Long::sum);
+                            used.put(task.getFileName().toString(), new JvmThread(group, ticks * NANOS_PER_TICK));
                         }
                     } catch (final java.io.IOException | RuntimeException e) {
                         // A thread that ended between listing and reading has nothing left to count.
