@@ -55,8 +55,9 @@ public final class DigitClassifier {
             return List.of();
         }
         final INDArray output = network.output(DigitImages.toFeatures(images), false);
-        // All rows at once: a row view per image is an INDArray and a deallocator each.
-        final double[] all = output.dup('c').data().asDouble();
+        // All rows at once: a row view per image is an INDArray and a deallocator each. The network
+        // computes in float; widening to double would only add digits of noise to every prediction.
+        final float[] all = output.dup('c').data().asFloat();
         final int classes = (int) output.size(1);
         final List<Classification> results = new ArrayList<>(images.size());
         for (int i = 0; i < images.size(); i++) {
@@ -65,7 +66,7 @@ public final class DigitClassifier {
         return results;
     }
 
-    static Classification toClassification(final double[] probabilities) {
+    static Classification toClassification(final float[] probabilities) {
         int best = 0;
         for (int digit = 1; digit < probabilities.length; digit++) {
             if (probabilities[digit] > probabilities[best]) {

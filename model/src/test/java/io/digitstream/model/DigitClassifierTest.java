@@ -25,10 +25,13 @@ class DigitClassifierTest {
         final List<Classification> batch = classifier.classify(images);
 
         for (int i = 0; i < 7; i++) {
-            final double[] alone = classifier.probabilities(pixels, i, 1).getRow(0).toDoubleVector();
-            assertThat(batch.get(i).probabilities()).containsExactly(alone, offset(1e-6));
-            assertThat(batch.get(i).confidence()).isEqualTo(Arrays.stream(alone).max().orElseThrow(),
-                    offset(1e-6));
+            final float[] alone = classifier.probabilities(pixels, i, 1).getRow(0).toFloatVector();
+            assertThat(batch.get(i).probabilities()).containsExactly(alone, offset(1e-6f));
+            final int best = batch.get(i).predicted();
+            for (final float probability : alone) {
+                assertThat(alone[best]).isGreaterThanOrEqualTo(probability);
+            }
+            assertThat(batch.get(i).confidence()).isEqualTo(alone[best], offset(1e-6f));
         }
     }
 }

@@ -55,7 +55,7 @@ class DigitNetworkTest {
         assertThat(classifier.metadata()).isEqualTo(written);
         assertThat(classifier.probabilities(pixels, 0, 5)).isEqualTo(before);
         final List<byte[]> images = List.of(java.util.Arrays.copyOfRange(pixels, 0, DigitNetwork.PIXELS));
-        assertThat(classifier.classify(images).get(0).probabilities()).containsExactly(before.getRow(0).toDoubleVector());
+        assertThat(classifier.classify(images).get(0).probabilities()).containsExactly(before.getRow(0).toFloatVector());
     }
 
     @Test

@@ -45,9 +45,9 @@ class ContractTest {
         assertValid("digit-image.schema.json", DigitImage.ofPng("b", "iVBORw0KGgo=", null, null, null));
         assertValid("digit-image.schema.json", DigitImage.ofPixelsBase64("c", new byte[784], 0, 2L, "test"));
         assertValid("digit-label.schema.json", new DigitLabel("a", 3));
-        assertValid("prediction.schema.json", new Prediction("a", 3, 0.9, new double[] {0, 0, 0, 0.9, 0.1, 0, 0, 0, 0, 0},
+        assertValid("prediction.schema.json", new Prediction("a", 3, 0.9f, new float[] {0, 0, 0, 0.9f, 0.1f, 0, 0, 0, 0, 0},
                 "v1", 3, true, 1L, 2L));
-        assertValid("prediction.schema.json", new Prediction("a", 3, 0.9, new double[10], "v1", null, null, 1L, 2L));
+        assertValid("prediction.schema.json", new Prediction("a", 3, 0.9f, new float[10], "v1", null, null, 1L, 2L));
         assertValid("class-accuracy.schema.json", new ClassAccuracy(ClassAccuracy.ALL_CLASSES, 0, 60_000, 4, 3, 0.75,
                 new long[] {0, 0, 0, 3, 1, 0, 0, 0, 0, 0}, "v1"));
     }
@@ -71,7 +71,7 @@ class ContractTest {
     @Test
     void serdeRoundTripsEveryMessage() {
         final DigitImage image = DigitImage.ofPixels("a", PIXELS, 3, 5L, "test");
-        final Prediction prediction = new Prediction("a", 3, 0.9, new double[10], "v1", 3, true, 1L, 2L);
+        final Prediction prediction = new Prediction("a", 3, 0.9f, new float[10], "v1", 3, true, 1L, 2L);
         final ClassAccuracy accuracy = new ClassAccuracy("3", 0, 10, 1, 1, 1.0, new long[10], "v1");
 
         assertThat(roundTrip(image, DigitImage.class)).usingRecursiveComparison().isEqualTo(image);

@@ -86,17 +86,17 @@ public final class DigitStreamTopology {
 
         builder.addStateStore(Stores.keyValueStoreBuilder(
                 Stores.inMemoryKeyValueStore(AccuracyCombiner.PARTIALS_STORE), KEYS,
-                JsonSerde.serdeFor(AccuracyTally.class)).withLoggingEnabled(java.util.Map.of()).withCachingEnabled());
+                AccuracyTally.serde()).withLoggingEnabled(java.util.Map.of()).withCachingEnabled());
         labelled
                 .process(() -> new AccuracyCombiner(settings.accuracyAdvance(), settings.accuracyFlush()),
                         Named.as("accuracy-partials"), AccuracyCombiner.PARTIALS_STORE)
-                .groupByKey(Grouped.with(ACCURACY_STORE, KEYS, JsonSerde.serdeFor(AccuracyTally.class)))
+                .groupByKey(Grouped.with(ACCURACY_STORE, KEYS, AccuracyTally.serde()))
                 .windowedBy(TimeWindows.ofSizeAndGrace(settings.accuracyWindow(), settings.accuracyGrace())
                         .advanceBy(settings.accuracyAdvance()))
                 .aggregate(AccuracyTally::new, (trueClass, partial, tally) -> tally.merge(partial),
                         Named.as("accuracy"),
                         Materialized.<String, AccuracyTally, WindowStore<Bytes, byte[]>>as(ACCURACY_STORE)
-                                .withKeySerde(KEYS).withValueSerde(JsonSerde.serdeFor(AccuracyTally.class)))
+                                .withKeySerde(KEYS).withValueSerde(AccuracyTally.serde()))
                 .toStream(Named.as("accuracy-updates"))
                 .map((window, tally) -> KeyValue.pair(window.key(), tally.toRecord(window.key(), window.window())),
                         Named.as("accuracy-rows"))

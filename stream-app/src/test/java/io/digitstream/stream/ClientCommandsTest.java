@@ -114,7 +114,7 @@ class ClientCommandsTest {
     @Test
     void consumePrintsPredictionsAsATableAndAsJsonLines() throws Exception {
         final String id = "consume-" + UUID.randomUUID();
-        final Prediction prediction = new Prediction(id, 4, 0.97, new double[10], "v-test", 4, true, 1_000L, 1_042L);
+        final Prediction prediction = new Prediction(id, 4, 0.97f, new float[10], "v-test", 4, true, 1_000L, 1_042L);
         final Properties props = new Properties();
         props.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, KafkaClusterExtension.bootstrapServers());
         try (KafkaProducer<String, String> producer = new KafkaProducer<>(props, new StringSerializer(),
