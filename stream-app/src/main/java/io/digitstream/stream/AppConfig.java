@@ -47,6 +47,7 @@ public record AppConfig(String bootstrapServers, Path brokerDir, int brokerPort,
     public static final String REPLICATION_FACTOR = "topic.replication.factor";
     public static final String BATCH_SIZE = "inference.batch.size";
     public static final String BATCH_WAIT_MS = "inference.batch.wait.ms";
+    public static final String OVERLAP_INFERENCE = "inference.overlap";
     public static final String LABEL_JOIN_WINDOW_MS = "label.join.window.ms";
     public static final String ACCURACY_WINDOW_MS = "accuracy.window.ms";
     public static final String ACCURACY_ADVANCE_MS = "accuracy.advance.ms";
@@ -65,6 +66,7 @@ public record AppConfig(String bootstrapServers, Path brokerDir, int brokerPort,
             Map.entry(REPLICATION_FACTOR, "1"),
             Map.entry(BATCH_SIZE, "128"),
             Map.entry(BATCH_WAIT_MS, "20"),
+            Map.entry(OVERLAP_INFERENCE, "true"),
             Map.entry(LABEL_JOIN_WINDOW_MS, "300000"),
             Map.entry(ACCURACY_WINDOW_MS, "300000"),
             Map.entry(ACCURACY_ADVANCE_MS, "60000"),
@@ -72,7 +74,7 @@ public record AppConfig(String bootstrapServers, Path brokerDir, int brokerPort,
             Map.entry(IMAGE_MAX_BYTES, "1048576"));
 
     public static final Set<String> APP_KEYS = Set.of(BROKER_DIR, BROKER_PORT, MODEL, HTTP_PORT, PARTITIONS, REPLICATION_FACTOR,
-            BATCH_SIZE, BATCH_WAIT_MS, LABEL_JOIN_WINDOW_MS, ACCURACY_WINDOW_MS, ACCURACY_ADVANCE_MS,
+            BATCH_SIZE, BATCH_WAIT_MS, OVERLAP_INFERENCE, LABEL_JOIN_WINDOW_MS, ACCURACY_WINDOW_MS, ACCURACY_ADVANCE_MS,
             ACCURACY_GRACE_MS, ACCURACY_FLUSH_MS, IMAGE_MAX_BYTES);
 
     /**
@@ -106,7 +108,8 @@ public record AppConfig(String bootstrapServers, Path brokerDir, int brokerPort,
                 Duration.ofMillis(settings.containsKey(ACCURACY_GRACE_MS)
                         ? nonNegativeLong(settings, ACCURACY_GRACE_MS) : joinWindow),
                 Duration.ofMillis(positiveLong(settings, ACCURACY_FLUSH_MS)),
-                (int) positiveLong(settings, IMAGE_MAX_BYTES));
+                (int) positiveLong(settings, IMAGE_MAX_BYTES),
+                bool(settings, OVERLAP_INFERENCE));
         final Map<String, String> kafka = new LinkedHashMap<>();
         settings.forEach((key, value) -> {
             if (!APP_KEYS.contains(key) && !key.equals(BOOTSTRAP_SERVERS)) {
@@ -165,6 +168,14 @@ public record AppConfig(String bootstrapServers, Path brokerDir, int brokerPort,
         final Map<String, String> values = new LinkedHashMap<>();
         props.stringPropertyNames().forEach(name -> values.put(name, props.getProperty(name).strip()));
         return values;
+    }
+
+    private static boolean bool(final Map<String, String> settings, final String key) {
+        final String text = settings.get(key).strip().toLowerCase(Locale.ROOT);
+        if (!text.equals("true") && !text.equals("false")) {
+            throw new IllegalArgumentException(key + " must be true or false, got '" + settings.get(key) + "'");
+        }
+        return Boolean.parseBoolean(text);
     }
 
     private static long positiveLong(final Map<String, String> settings, final String key) {

@@ -1,26 +1,83 @@
 package io.digitstream.stream;
 
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+
+import io.digitstream.model.Classification;
 import io.digitstream.model.DigitClassifier;
 
 /**
- * One classifier per stream thread: {@code MultiLayerNetwork.output} is synchronized, so threads
- * sharing one network would take turns.
+ * One network per stream thread, each run by an inference thread of its own: {@code
+ * MultiLayerNetwork.output} is synchronized, so threads sharing one network would take turns, and
+ * a stream thread that hands its batch over can read, decode and commit while the batch is
+ * classified, instead of leaving its core idle during each exactly-once commit.
  */
-public final class ClassifierPool {
+public final class ClassifierPool implements AutoCloseable {
 
     private final DigitClassifier prototype;
-    private final ThreadLocal<DigitClassifier> perThread;
+    private final Set<Worker> workers = ConcurrentHashMap.newKeySet();
+    private final ThreadLocal<Worker> perThread = ThreadLocal.withInitial(this::newWorker);
 
     public ClassifierPool(final DigitClassifier prototype) {
         this.prototype = prototype;
-        this.perThread = ThreadLocal.withInitial(prototype::copy);
     }
 
-    public DigitClassifier forCurrentThread() {
+    /** The calling stream thread's worker, created on first use. */
+    public Worker forCurrentThread() {
         return perThread.get();
     }
 
     public String modelVersion() {
         return prototype.modelVersion();
+    }
+
+    private Worker newWorker() {
+        final Worker worker = new Worker(prototype.copy(), "inference-for-" + Thread.currentThread().getName());
+        workers.add(worker);
+        return worker;
+    }
+
+    /** Stops every worker's thread; a batch in its forward pass finishes first. */
+    @Override
+    public void close() {
+        workers.forEach(worker -> worker.executor.shutdown());
+        workers.clear();
+    }
+
+    /** One forward pass's answers, in the order of its images, and how long it took. */
+    public record Batch(List<Classification> results, long nanos) {
+    }
+
+    /** A network copy and the one thread that runs it. */
+    public static final class Worker {
+
+        private final DigitClassifier classifier;
+        private final ExecutorService executor;
+
+        Worker(final DigitClassifier classifier, final String threadName) {
+            this.classifier = classifier;
+            this.executor = Executors.newSingleThreadExecutor(task -> {
+                final Thread thread = new Thread(task, threadName);
+                thread.setDaemon(true);
+                return thread;
+            });
+        }
+
+        /** Classifies the images in one forward pass on the worker's thread. */
+        public Future<Batch> classify(final List<byte[]> images) {
+            return executor.submit(() -> {
+                final long start = System.nanoTime();
+                final List<Classification> results = classifier.classify(images);
+                return new Batch(results, System.nanoTime() - start);
+            });
+        }
+
+        public String modelVersion() {
+            return classifier.modelVersion();
+        }
     }
 }

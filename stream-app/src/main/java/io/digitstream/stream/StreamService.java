@@ -42,6 +42,7 @@ public final class StreamService implements AutoCloseable {
 
     private final EmbeddedKafkaBroker broker;
     private final KafkaStreams streams;
+    private final ClassifierPool classifiers;
     private final HttpEndpoints http;
     private final String bootstrapServers;
     private final JvmGcMetrics gcMetrics;
@@ -49,11 +50,13 @@ public final class StreamService implements AutoCloseable {
     private final DashboardFeed feed;
     private final ImageProducer canvas;
 
-    private StreamService(final EmbeddedKafkaBroker broker, final KafkaStreams streams, final HttpEndpoints http,
-            final String bootstrapServers, final JvmGcMetrics gcMetrics, final StreamMetrics metrics,
-            final DashboardFeed feed, final ImageProducer canvas) {
+    private StreamService(final EmbeddedKafkaBroker broker, final KafkaStreams streams,
+            final ClassifierPool classifiers, final HttpEndpoints http, final String bootstrapServers,
+            final JvmGcMetrics gcMetrics, final StreamMetrics metrics, final DashboardFeed feed,
+            final ImageProducer canvas) {
         this.broker = broker;
         this.streams = streams;
+        this.classifiers = classifiers;
         this.http = http;
         this.bootstrapServers = bootstrapServers;
         this.gcMetrics = gcMetrics;
@@ -110,8 +113,9 @@ public final class StreamService implements AutoCloseable {
             final StreamMetrics metrics = new StreamMetrics(registry);
             metrics.modelVersion(classifier.modelVersion());
             props.putAll(errorHandling(metrics));
+            final ClassifierPool classifiers = new ClassifierPool(classifier);
             final Topology topology = DigitStreamTopology.buildTopology(new StreamsBuilder(), config.topology(),
-                    new ClassifierPool(classifier), metrics);
+                    classifiers, metrics);
             log.debug("Topology:\n{}", topology.describe());
             final KafkaStreams streams = new KafkaStreams(topology, props);
             new KafkaStreamsMetrics(streams).bindTo(registry);
@@ -140,8 +144,8 @@ public final class StreamService implements AutoCloseable {
             streams.start();
             log.info("Classifying {} with model {} on {}; dashboard on http://localhost:{}/ (also /metrics, /health)",
                     Topics.IMAGES, classifier.modelVersion(), config.bootstrapServers(), http.port());
-            return new StreamService(broker, streams, http, config.bootstrapServers(), gcMetrics, metrics, feed,
-                    canvas);
+            return new StreamService(broker, streams, classifiers, http, config.bootstrapServers(), gcMetrics, metrics,
+                    feed, canvas);
         } catch (final RuntimeException e) {
             if (broker != null) {
                 broker.close();
@@ -181,6 +185,7 @@ public final class StreamService implements AutoCloseable {
         canvas.close();
         streams.close(CloseOptions.timeout(CLOSE_TIMEOUT)
                 .withGroupMembershipOperation(CloseOptions.GroupMembershipOperation.LEAVE_GROUP));
+        classifiers.close();
         feed.close();
         gcMetrics.close();
         if (broker != null) {

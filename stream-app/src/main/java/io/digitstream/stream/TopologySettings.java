@@ -13,9 +13,11 @@ import java.time.Duration;
  * @param accuracyGrace     how late (in event time) a labelled prediction may still count in its window
  * @param accuracyFlush     how often each task forwards its partial accuracy counts
  * @param maxImageBytes     larger image messages go to the dead-letter topic unread
+ * @param overlapInference  whether a stream thread goes on reading while its batch is classified
  */
 public record TopologySettings(int batchSize, Duration batchWait, Duration labelJoinWindow, Duration accuracyWindow,
-        Duration accuracyAdvance, Duration accuracyGrace, Duration accuracyFlush, int maxImageBytes) {
+        Duration accuracyAdvance, Duration accuracyGrace, Duration accuracyFlush, int maxImageBytes,
+        boolean overlapInference) {
 
     public TopologySettings {
         if (batchSize < 1) {

@@ -62,11 +62,16 @@ class DigitStreamTopologyTest {
     private TestOutputTopic<String, ClassAccuracy> accuracy;
     private TestOutputTopic<byte[], byte[]> deadLetters;
 
+    /** Batches are waited for as they are handed over, so what a test reads does not depend on timing. */
     @BeforeEach
     void startDriver() {
+        startDriver(false);
+    }
+
+    private void startDriver(final boolean overlapInference) {
         metrics = new StreamMetrics(new PrometheusMeterRegistry(PrometheusConfig.DEFAULT));
         final TopologySettings settings = new TopologySettings(BATCH, WAIT, JOIN_WINDOW, ACCURACY_WINDOW,
-                ACCURACY_WINDOW, JOIN_WINDOW, WAIT, MAX_IMAGE_BYTES);
+                ACCURACY_WINDOW, JOIN_WINDOW, WAIT, MAX_IMAGE_BYTES, overlapInference);
         final Properties props = new Properties();
         props.put(StreamsConfig.APPLICATION_ID_CONFIG, "topology-test");
         props.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, "unused:9092");
@@ -113,6 +118,32 @@ class DigitStreamTopologyTest {
         assertThat(first.confidence()).isEqualTo(first.probabilities()[first.predicted()]);
         assertThat(first.eventTime()).isEqualTo(START.toEpochMilli());
         assertThat(metrics.registry().get("digits.inference.batch.size").summary().count()).isEqualTo(3);
+    }
+
+    @Test
+    void withOverlapABatchIsForwardedOnceDoneAndTheOrderHolds() throws InterruptedException {
+        driver.close();
+        startDriver(true);
+        for (int i = 0; i < 10; i++) {
+            images.pipeInput("img-" + i, json(DigitImage.ofPixels("img-" + i, TestFixtures.pixels(i), null, null,
+                    "test")));
+        }
+        // Two full batches are handed over; whatever of them is done has been forwarded.
+        final List<String> beforeTheWait = predictions.readValuesToList().stream().map(Prediction::id).toList();
+        final List<String> all = new ArrayList<>(beforeTheWait);
+        for (int check = 0; check < 500 && all.size() < 10; check++) {
+            Thread.sleep(2);
+            driver.advanceWallClockTime(WAIT.dividedBy(4));
+            predictions.readValuesToList().forEach(prediction -> all.add(prediction.id()));
+        }
+
+        assertThat(beforeTheWait).hasSizeLessThanOrEqualTo(8).doesNotContain("img-8", "img-9");
+        assertThat(all).containsExactly("img-0", "img-1", "img-2", "img-3", "img-4", "img-5", "img-6", "img-7",
+                "img-8", "img-9");
+        assertThat(metrics.registry().get("digits.inference.batch.size").summary().count()).isEqualTo(3);
+        try (var left = driver.<Long, DecodedImage>getKeyValueStore(BatchingClassifier.BUFFER_STORE).all()) {
+            assertThat(left.hasNext()).as("every forwarded image left the buffer").isFalse();
+        }
     }
 
     @Test
