@@ -56,9 +56,11 @@ public final class StreamBenchmark implements Callable<Integer> {
      * commit: 100-200 ms) costs its throughput little; at 20,000 images it cost about 5%.
      */
     private static final int MEASURED_ROUND = 60_000;
-    private static final int QUIET_ROUNDS = 2;
+    private static final int SETTLE_WINDOW_SECONDS = 30;
     private static final int MODEL_WARM_UP_SLICE_SECONDS = 2;
     private static final int MODEL_WARM_UP_LIMIT_SECONDS = 120;
+    private static final com.sun.management.OperatingSystemMXBean PROCESS_CPU =
+            (com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean();
 
     @Option(names = "--model", defaultValue = "models", description = "Model artifact or models directory.")
     private Path model;
@@ -75,9 +77,9 @@ public final class StreamBenchmark implements Callable<Integer> {
             description = "Longest unmeasured full load first; it ends sooner once the JIT compiler has settled.")
     private int warmUpSeconds;
 
-    @Option(names = "--settled-jit-share", defaultValue = "0.05",
-            description = "The JIT compiler has settled when it works less than this share of two warm-up rounds"
-                    + " in a row.")
+    @Option(names = "--settled-jit-share", defaultValue = "0.02",
+            description = "The JIT compiler has settled when it worked less than this share of the last 30 s of"
+                    + " warm-up.")
     private double settledJitShare;
 
     @Option(names = "--half-load-seconds", defaultValue = "20", description = "Length of the half-load run.")
@@ -126,8 +128,8 @@ public final class StreamBenchmark implements Callable<Integer> {
 
         final int threads = Integer.parseInt(config.streamsProperties().getProperty("num.stream.threads"));
         final DigitClassifier classifier = DigitClassifier.load(model);
+        System.out.println("model only, before the app:");
         final double modelBefore = modelOnly(classifier, test, batch, threads, true);
-        System.out.printf(Locale.ROOT, "model only, before the app: %,.0f images/s%n", modelBefore);
 
         final List<Pair> pairs = new ArrayList<>();
         final Run half;
@@ -145,13 +147,13 @@ public final class StreamBenchmark implements Callable<Integer> {
             final CpuShares cpu = new CpuShares(service);
             for (int round = 0; round < fullRounds; round++) {
                 final double alone = modelOnly(classifier, test, batch, threads, false);
-                System.out.printf(Locale.ROOT, "model    %,7.0f images/s alone%n", alone);
                 pairs.add(new Pair(alone, run(service, images(test, encoding, MEASURED_ROUND), 0, "full", cpu)));
             }
             cpu.print();
             halfRate = median(pairs, pair -> pair.full().imagesPerSecond()) / 2;
             half = run(service, images(test, encoding, (int) (halfRate * halfLoadSeconds)), halfRate, "half");
         }
+        System.out.println("model only, after the app:");
         final double modelAfter = modelOnly(classifier, test, batch, threads, false);
         final double modelOnly = median(pairs, Pair::modelOnly);
         final Run full = pairs.stream().map(Pair::full).sorted(Comparator.comparingDouble(Run::imagesPerSecond))
@@ -230,8 +232,13 @@ public final class StreamBenchmark implements Callable<Integer> {
         }
         measuring.set(true);
         final long start = System.nanoTime();
+        final long cpuStart = PROCESS_CPU.getProcessCpuTime();
+        final long modelCpuStart = threadsCpu(workers);
         TimeUnit.SECONDS.sleep(modelSeconds);
         final double perSecond = classified.get() / ((System.nanoTime() - start) / 1e9);
+        final double wall = System.nanoTime() - start;
+        System.out.printf(Locale.ROOT, "model    %,7.0f images/s alone; cores busy: %.2f in all, %.2f in its threads%n",
+                perSecond, (PROCESS_CPU.getProcessCpuTime() - cpuStart) / wall, (threadsCpu(workers) - modelCpuStart) / wall);
         stop.set(true);
         for (final Thread worker : workers) {
             worker.join();
@@ -239,26 +246,44 @@ public final class StreamBenchmark implements Callable<Integer> {
         return perSecond;
     }
 
+    private static long threadsCpu(final List<Thread> threads) {
+        final ThreadMXBean mx = ManagementFactory.getThreadMXBean();
+        return threads.stream().mapToLong(thread -> Math.max(0, mx.getThreadCpuTime(thread.getId()))).sum();
+    }
+
     private interface Round {
         void run() throws Exception;
     }
 
     /**
-     * Repeats {@code round} until the JIT compiler has worked less than the settled share of two
-     * rounds in a row, or {@code limitNanos} have passed.
+     * Repeats {@code round} until the JIT compiler has worked less than the settled share of the last
+     * {@link #SETTLE_WINDOW_SECONDS} seconds, or {@code limitNanos} have passed. A window rather than
+     * a few quiet rounds in a row: the broker's and the clients' large methods reach C2 one by one,
+     * a few hundred milliseconds each, minutes into the load, and quiet rounds between them ended
+     * one warm-up with the compiler still taking 7.6% of the measured rounds' CPU.
      */
     private void awaitSettledJit(final long limitNanos, final Round round) throws Exception {
         final CompilationMXBean jit = ManagementFactory.getCompilationMXBean();
-        final long end = System.nanoTime() + limitNanos;
-        int quietRounds = 0;
-        while (quietRounds < QUIET_ROUNDS && System.nanoTime() < end) {
-            final long compiledBefore = jit.getTotalCompilationTime();
-            final long roundStart = System.nanoTime();
+        final long start = System.nanoTime();
+        final long window = TimeUnit.SECONDS.toNanos(SETTLE_WINDOW_SECONDS);
+        // Round ends: {nanoTime, compilation milliseconds so far}, the oldest dropped once a later
+        // one is a whole window back.
+        final List<long[]> ends = new ArrayList<>();
+        ends.add(new long[] {start, jit.getTotalCompilationTime()});
+        while (System.nanoTime() - start < limitNanos) {
             round.run();
-            final double share = (jit.getTotalCompilationTime() - compiledBefore)
-                    / ((System.nanoTime() - roundStart) / 1e6);
-            quietRounds = share < settledJitShare ? quietRounds + 1 : 0;
-            System.out.printf(Locale.ROOT, "  JIT compiler busy %.0f%% of that round%n", 100 * share);
+            final long now = System.nanoTime();
+            ends.add(new long[] {now, jit.getTotalCompilationTime()});
+            while (ends.size() > 2 && now - ends.get(1)[0] >= window) {
+                ends.remove(0);
+            }
+            final long[] from = ends.get(0);
+            final double share = (ends.get(ends.size() - 1)[1] - from[1]) / ((now - from[0]) / 1e6);
+            System.out.printf(Locale.ROOT, "  JIT compiler busy %.1f%% of the last %.0f s%n", 100 * share,
+                    (now - from[0]) / 1e9);
+            if (now - from[0] >= window && share < settledJitShare) {
+                return;
+            }
         }
     }
 
@@ -266,8 +291,9 @@ public final class StreamBenchmark implements Callable<Integer> {
     }
 
     /**
-     * Where the process's CPU time goes during the measured rounds, per group of threads: the stream
-     * threads (decode, batching, inference, join, accuracy), their producers' I/O, the load
+     * Where the process's CPU time goes during the measured rounds, per group of threads: the
+     * inference workers (forward passes), the stream threads (decode, batching, join, accuracy, and
+     * the forward passes too without overlap), their producers' I/O, the load
      * generator, the checking consumer, the broker, and the JVM's own threads (JIT compiler, GC),
      * which only Linux's /proc names. Each round is taken from {@link #begin()} to {@link #end()},
      * before its load generator's threads exit.
@@ -354,6 +380,9 @@ public final class StreamBenchmark implements Callable<Integer> {
         }
 
         private static String group(final String thread) {
+            if (thread.startsWith("inference-for-")) {
+                return "inference workers (forward pass)";
+            }
             if (thread.contains("StreamThread")) {
                 return thread.startsWith("kafka-producer-network-thread") ? "stream threads' producer I/O"
                         : "stream threads";
