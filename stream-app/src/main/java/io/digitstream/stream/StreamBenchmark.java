@@ -112,7 +112,18 @@ public final class StreamBenchmark implements Callable<Integer> {
             return 2;
         }
         final MnistDataset test = MnistLocator.withDefaults(null, cacheDir).locate().read().test();
+        // A run writes 3-5 GB of images to the broker; none of it is kept.
         final Path brokerDir = Files.createTempDirectory("bench-kafka");
+        final Path stateDir = Files.createTempDirectory("bench-state");
+        try {
+            return measure(test, brokerDir, stateDir);
+        } finally {
+            org.apache.kafka.common.utils.Utils.delete(brokerDir.toFile());
+            org.apache.kafka.common.utils.Utils.delete(stateDir.toFile());
+        }
+    }
+
+    private int measure(final MnistDataset test, final Path brokerDir, final Path stateDir) throws Exception {
         final Map<String, String> flags = new HashMap<>(settings);
         flags.put(AppConfig.MODEL, model.toString());
         flags.put(AppConfig.BROKER_DIR, brokerDir.toString());
@@ -122,7 +133,7 @@ public final class StreamBenchmark implements Callable<Integer> {
         }
         flags.put(AppConfig.HTTP_PORT, "0");
         flags.put("application.id", "bench-" + UUID.randomUUID());
-        flags.put("state.dir", Files.createTempDirectory("bench-state").toString());
+        flags.put("state.dir", stateDir.toString());
         final AppConfig config = AppConfig.load(null, Map.of(), flags);
         final int batch = config.topology().batchSize();
 

@@ -65,6 +65,9 @@ class AppConfigTest {
         assertThat(config.streamsProperties()).containsEntry("processing.guarantee", "exactly_once_v2");
         assertThat(config.topology().accuracyGrace()).isEqualTo(config.topology().labelJoinWindow());
         assertThat(config.topology().accuracyAdvance()).isLessThan(config.topology().accuracyWindow());
+        assertThat(config.topology().overlapInference()).isTrue();
+        assertThat(AppConfig.load(null, Map.of("DIGITS_INFERENCE_OVERLAP", " FALSE "), Map.of()).topology()
+                .overlapInference()).isFalse();
     }
 
     @Test
@@ -82,6 +85,9 @@ class AppConfigTest {
         assertThatThrownBy(() -> AppConfig.load(null, Map.of("DIGITS_INFERENCE_BATCH_SIZE", "lots"), Map.of()))
                 .isInstanceOf(IllegalArgumentException.class)
                 .hasMessage("inference.batch.size must be a whole number, got 'lots'");
+        assertThatThrownBy(() -> AppConfig.load(null, Map.of(), Map.of(AppConfig.OVERLAP_INFERENCE, "maybe")))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("inference.overlap must be true or false, got 'maybe'");
         assertThatThrownBy(() -> AppConfig.load(null, Map.of(), Map.of("accuracy.advance.ms", "600000")))
                 .isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("advance");
