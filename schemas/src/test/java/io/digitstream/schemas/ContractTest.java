@@ -45,8 +45,8 @@ class ContractTest {
         assertValid("digit-image.schema.json", DigitImage.ofPng("b", "iVBORw0KGgo=", null, null, null));
         assertValid("digit-image.schema.json", DigitImage.ofPixelsBase64("c", new byte[784], 0, 2L, "test"));
         assertValid("digit-label.schema.json", new DigitLabel("a", 3));
-        assertValid("prediction.schema.json", new Prediction("a", 3, 0.9f, new float[] {0, 0, 0, 0.9f, 0.1f, 0, 0, 0, 0, 0},
-                "v1", 3, true, 1L, 2L));
+        assertValid("prediction.schema.json", new Prediction("a", 3, 0.9f,
+                new float[] {0, 0, 0, 0.9f, 0.1f, 0, 0, 0, 0, 0}, "v1", 3, true, 1L, 2L));
         assertValid("prediction.schema.json", new Prediction("a", 3, 0.9f, new float[10], "v1", null, null, 1L, 2L));
         assertValid("class-accuracy.schema.json", new ClassAccuracy(ClassAccuracy.ALL_CLASSES, 0, 60_000, 4, 3, 0.75,
                 new long[] {0, 0, 0, 3, 1, 0, 0, 0, 0, 0}, "v1"));

@@ -74,8 +74,8 @@ public record AppConfig(String bootstrapServers, Path brokerDir, int brokerPort,
             Map.entry(IMAGE_MAX_BYTES, "1048576"));
 
     public static final Set<String> APP_KEYS = Set.of(BROKER_DIR, BROKER_PORT, MODEL, HTTP_PORT, PARTITIONS, REPLICATION_FACTOR,
-            BATCH_SIZE, BATCH_WAIT_MS, OVERLAP_INFERENCE, LABEL_JOIN_WINDOW_MS, ACCURACY_WINDOW_MS, ACCURACY_ADVANCE_MS,
-            ACCURACY_GRACE_MS, ACCURACY_FLUSH_MS, IMAGE_MAX_BYTES);
+            BATCH_SIZE, BATCH_WAIT_MS, OVERLAP_INFERENCE, LABEL_JOIN_WINDOW_MS, ACCURACY_WINDOW_MS,
+            ACCURACY_ADVANCE_MS, ACCURACY_GRACE_MS, ACCURACY_FLUSH_MS, IMAGE_MAX_BYTES);
 
     /**
      * @param file  a properties file, or null

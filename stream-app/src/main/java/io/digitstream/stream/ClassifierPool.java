@@ -31,10 +31,6 @@ public final class ClassifierPool implements AutoCloseable {
         return perThread.get();
     }
 
-    public String modelVersion() {
-        return prototype.modelVersion();
-    }
-
     private Worker newWorker() {
         final Worker worker = new Worker(prototype.copy(), "inference-for-" + Thread.currentThread().getName());
         workers.add(worker);

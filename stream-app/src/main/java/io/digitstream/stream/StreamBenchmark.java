@@ -249,7 +249,8 @@ public final class StreamBenchmark implements Callable<Integer> {
         final double perSecond = classified.get() / ((System.nanoTime() - start) / 1e9);
         final double wall = System.nanoTime() - start;
         System.out.printf(Locale.ROOT, "model    %,7.0f images/s alone; cores busy: %.2f in all, %.2f in its threads%n",
-                perSecond, (PROCESS_CPU.getProcessCpuTime() - cpuStart) / wall, (threadsCpu(workers) - modelCpuStart) / wall);
+                perSecond, (PROCESS_CPU.getProcessCpuTime() - cpuStart) / wall,
+                (threadsCpu(workers) - modelCpuStart) / wall);
         stop.set(true);
         for (final Thread worker : workers) {
             worker.join();

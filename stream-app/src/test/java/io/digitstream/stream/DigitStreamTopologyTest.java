@@ -55,6 +55,7 @@ class DigitStreamTopologyTest {
     Path stateDir;
 
     private TopologyTestDriver driver;
+    private ClassifierPool classifiers;
     private StreamMetrics metrics;
     private TestInputTopic<String, String> images;
     private TestInputTopic<String, String> labels;
@@ -77,8 +78,9 @@ class DigitStreamTopologyTest {
         props.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, "unused:9092");
         props.put(StreamsConfig.STATE_DIR_CONFIG, stateDir.toString());
         props.putAll(StreamService.errorHandling(metrics));
+        classifiers = new ClassifierPool(TestFixtures.classifier());
         driver = new TopologyTestDriver(DigitStreamTopology.buildTopology(new StreamsBuilder(), settings,
-                new ClassifierPool(TestFixtures.classifier()), metrics), props, START);
+                classifiers, metrics), props, START);
         images = driver.createInputTopic(Topics.IMAGES, new StringSerializer(), new StringSerializer(), START,
                 Duration.ofMillis(10));
         labels = driver.createInputTopic(Topics.LABELS, new StringSerializer(), new StringSerializer(), START,
@@ -94,6 +96,7 @@ class DigitStreamTopologyTest {
     @AfterEach
     void closeDriver() {
         driver.close();
+        classifiers.close();
     }
 
     @Test
@@ -122,7 +125,7 @@ class DigitStreamTopologyTest {
 
     @Test
     void withOverlapABatchIsForwardedOnceDoneAndTheOrderHolds() throws InterruptedException {
-        driver.close();
+        closeDriver();
         startDriver(true);
         for (int i = 0; i < 10; i++) {
             images.pipeInput("img-" + i, json(DigitImage.ofPixels("img-" + i, TestFixtures.pixels(i), null, null,
