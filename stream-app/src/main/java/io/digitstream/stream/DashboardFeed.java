@@ -52,7 +52,7 @@ public final class DashboardFeed implements AutoCloseable {
             long latencyMs, @JsonProperty("pixelsBase64") byte[] pixels) {
     }
 
-    private record Received(byte[] json, byte[] pixels, long latencyMs) {
+    private record Received(byte[] json, long latencyMs) {
     }
 
     /** Everything the page needs, at one moment. */
@@ -136,8 +136,7 @@ public final class DashboardFeed implements AutoCloseable {
                 || (!arrivals.isEmpty() && arrivals.peekFirst()[0] < now - RATE_WINDOW.toMillis() * 6)) {
             arrivals.removeFirst();
         }
-        // The pixels now: the app remembers only its latest images, and it keeps classifying.
-        recent.addFirst(new Received(record.value(), metrics.recentImage(record.key()), now - record.timestamp()));
+        recent.addFirst(new Received(record.value(), now - record.timestamp()));
         while (recent.size() > RECENT) {
             recent.removeLast();
         }
@@ -174,13 +173,14 @@ public final class DashboardFeed implements AutoCloseable {
                     : Arrays.copyOf(row.predictedCounts(), DigitNetwork.CLASSES);
         }
         return new Snapshot(modelVersion, predictions, inWindow / (double) RATE_WINDOW.toSeconds(), latency, rows,
-                confusion, metrics.deadLettersByReason(), recent.stream().map(DashboardFeed::toRecent).toList());
+                confusion, metrics.deadLettersByReason(), recent.stream().map(this::toRecent).toList());
     }
 
-    private static RecentPrediction toRecent(final Received received) {
+    /** Parsed, with its image's pixels, only when the page asks: most predictions are never shown. */
+    private RecentPrediction toRecent(final Received received) {
         final Prediction p = PREDICTIONS.deserialize(Topics.PREDICTIONS, received.json());
         return new RecentPrediction(p.id(), p.predicted(), p.confidence(), p.label(), p.correct(),
-                received.latencyMs(), received.pixels());
+                received.latencyMs(), metrics.recentImage(p.id()));
     }
 
     @Override

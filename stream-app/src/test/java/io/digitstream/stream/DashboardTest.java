@@ -32,6 +32,7 @@ import org.openqa.selenium.chrome.ChromeDriverService;
 import org.openqa.selenium.chrome.ChromeOptions;
 import org.openqa.selenium.interactions.Actions;
 
+import io.digitstream.model.DigitNetwork;
 import io.digitstream.model.mnist.MnistDataset;
 import io.digitstream.schemas.ClassAccuracy;
 import io.digitstream.schemas.JsonSerde;
@@ -83,6 +84,12 @@ class DashboardTest {
                     assertThat(browser.findElements(By.cssSelector("#recent .digit canvas"))).hasSize(DashboardFeed.RECENT);
                 });
                 screenshot(browser, "dashboard.png");
+                // The page draws each recent prediction's image from the pixels the app remembered.
+                final com.fasterxml.jackson.databind.JsonNode summary = JsonSerde.MAPPER.readTree(
+                        java.net.URI.create("http://localhost:" + service.httpPort() + "/api/summary").toURL());
+                assertThat(summary.get("recent")).hasSize(DashboardFeed.RECENT).allSatisfy(recent ->
+                        assertThat(java.util.Base64.getDecoder().decode(recent.get("pixelsBase64").asText()))
+                                .hasSize(DigitNetwork.PIXELS));
 
                 final WebElement pad = browser.findElement(By.id("pad"));
                 // A "1": one firm vertical stroke down the middle of the pad.
