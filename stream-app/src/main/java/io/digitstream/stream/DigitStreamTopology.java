@@ -61,7 +61,7 @@ public final class DigitStreamTopology {
         // Cached: an image put and deleted between two commits, the usual case, reaches the
         // changelog at most as one tombstone instead of a put and a delete.
         builder.addStateStore(Stores.keyValueStoreBuilder(
-                Stores.inMemoryKeyValueStore(BatchingClassifier.BUFFER_STORE), Serdes.Long(),
+                Stores.inMemoryKeyValueStore(BatchingClassifier.BUFFER_STORE), new SequenceKeySerde(),
                 new DecodedImageSerde()).withLoggingEnabled(java.util.Map.of()).withCachingEnabled());
         final KStream<String, Prediction> predictions = images.process(
                 () -> new BatchingClassifier(classifiers, settings, metrics), Named.as(CLASSIFY_STAGE),
