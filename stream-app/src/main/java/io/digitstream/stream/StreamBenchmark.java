@@ -406,8 +406,7 @@ public final class StreamBenchmark implements Callable<Integer> {
 
         /**
          * Requests the embedded broker has answered so far, by type, from its own metrics; empty when
-         * the broker runs elsewhere. The broker's cost is mostly per request (each updates a dozen
-         * latency histograms), so this says who keeps it busy.
+         * the broker runs elsewhere. With its threads' CPU, this says what keeps the broker busy.
          */
         private static Map<String, Long> brokerRequests() {
             final Map<String, Long> counts = new HashMap<>();
@@ -580,7 +579,8 @@ public final class StreamBenchmark implements Callable<Integer> {
             // Steady state: after the pipeline has filled, and at full load before the load
             // generator has sent its last image and stopped loading the broker.
             final int first = arrivals.length / 6;
-            final int last = rate > 0 ? arrivals.length * 9 / 10 : Math.max(first + 1, arrivals.length - FULL_LOAD_BACKLOG);
+            final int last = Math.min(arrivals.length - 1, rate > 0 ? arrivals.length * 9 / 10
+                    : Math.max(first + 1, arrivals.length - FULL_LOAD_BACKLOG));
             final Run result = new Run((last - first) / ((arrivals[last] - arrivals[first]) / 1e9),
                     images.size() / seconds, sorted[sorted.length / 2], sorted[(int) Math.ceil(sorted.length * 0.99) - 1]);
             System.out.printf(Locale.ROOT, "%-8s %,7d images in %6.1f s: %,6.0f images/s sustained (%,6.0f over the"
