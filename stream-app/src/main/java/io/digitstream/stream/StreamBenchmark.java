@@ -541,36 +541,44 @@ public final class StreamBenchmark implements Callable<Integer> {
             }
             final long start = System.nanoTime();
             final AtomicInteger received = new AtomicInteger();
+            // Set if the round fails, so a load generator waiting for predictions does not wait forever.
+            final AtomicBoolean abandoned = new AtomicBoolean();
             final Thread sender = new Thread(() -> {
                 if (rate > 0) {
-                    producer.send(images, rate, () -> false, sent -> { });
+                    producer.send(images, rate, abandoned::get, sent -> { });
                     return;
                 }
-                for (int from = 0; from < images.size(); from += FULL_LOAD_CHUNK) {
+                for (int from = 0; from < images.size() && !abandoned.get(); from += FULL_LOAD_CHUNK) {
                     final int to = Math.min(images.size(), from + FULL_LOAD_CHUNK);
-                    while (to - received.get() > FULL_LOAD_BACKLOG) {
+                    while (to - received.get() > FULL_LOAD_BACKLOG && !abandoned.get()) {
                         LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(1));
                     }
-                    producer.send(images.subList(from, to), 0, () -> false, sent -> { });
+                    producer.send(images.subList(from, to), 0, abandoned::get, sent -> { });
                 }
             }, "bench-producer");
             sender.start();
             long lastArrival = start;
-            while (!expected.isEmpty()) {
-                for (final ConsumerRecord<String, String> record : consumer.poll(Duration.ofMillis(100))) {
-                    if (expected.remove(record.key())) {
-                        latencies.add(System.currentTimeMillis() - record.timestamp());
-                        lastArrival = System.nanoTime();
-                        arrivals[latencies.size() - 1] = lastArrival;
-                        received.incrementAndGet();
+            try {
+                while (!expected.isEmpty()) {
+                    for (final ConsumerRecord<String, String> record : consumer.poll(Duration.ofMillis(100))) {
+                        if (expected.remove(record.key())) {
+                            latencies.add(System.currentTimeMillis() - record.timestamp());
+                            lastArrival = System.nanoTime();
+                            arrivals[latencies.size() - 1] = lastArrival;
+                            received.incrementAndGet();
+                        }
+                    }
+                    if (System.nanoTime() - lastArrival > TimeUnit.MINUTES.toNanos(2)) {
+                        throw new IllegalStateException(name + " run stalled with " + expected.size()
+                                + " predictions missing");
                     }
                 }
-                if (System.nanoTime() - lastArrival > TimeUnit.MINUTES.toNanos(2)) {
-                    throw new IllegalStateException(name + " run stalled with " + expected.size()
-                            + " predictions missing");
+            } finally {
+                if (!expected.isEmpty()) {
+                    abandoned.set(true);
                 }
+                sender.join();
             }
-            sender.join();
             if (cpu != null) {
                 cpu.end();
             }
