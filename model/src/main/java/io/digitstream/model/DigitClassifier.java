@@ -7,6 +7,7 @@ import java.util.List;
 
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
 
 /**
  * Classifies batches of 28x28 digit images with a loaded model artifact.
@@ -64,6 +65,16 @@ public final class DigitClassifier {
             results.add(toClassification(Arrays.copyOfRange(all, i * classes, (i + 1) * classes)));
         }
         return results;
+    }
+
+    /**
+     * Frees the native memory the calling thread's forward passes kept for reuse (ND4J's workspaces),
+     * for a thread that classifies no more and is about to end. Left to itself, ND4J frees a dead
+     * thread's workspaces whenever the garbage collector notices them; a thread that ends calls this
+     * last, so that memory goes while the thread still owns it.
+     */
+    public static void releaseThreadMemory() {
+        Nd4j.getWorkspaceManager().destroyAllWorkspacesForCurrentThread();
     }
 
     static Classification toClassification(final float[] probabilities) {

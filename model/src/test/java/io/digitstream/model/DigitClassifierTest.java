@@ -9,6 +9,7 @@ import java.util.List;
 import java.util.Random;
 
 import org.junit.jupiter.api.Test;
+import org.nd4j.linalg.factory.Nd4j;
 
 class DigitClassifierTest {
 
@@ -33,5 +34,30 @@ class DigitClassifierTest {
             }
             assertThat(batch.get(i).confidence()).isEqualTo(alone[best], offset(1e-6f));
         }
+    }
+
+    @Test
+    void aThreadReleasesTheMemoryItsForwardPassesKeptAndCanClassifyAgain() throws Exception {
+        final DigitClassifier classifier = new DigitClassifier(DigitNetwork.create(5, 1e-3), null);
+        final List<byte[]> images = List.of(new byte[DigitNetwork.PIXELS], new byte[DigitNetwork.PIXELS]);
+        final List<Integer> workspaces = new ArrayList<>();
+        final List<Classification> again = new ArrayList<>();
+        final Thread thread = new Thread(() -> {
+            final List<Classification> first = classifier.classify(images);
+            workspaces.add(Nd4j.getWorkspaceManager().getAllWorkspacesForCurrentThread().size());
+            DigitClassifier.releaseThreadMemory();
+            workspaces.add(Nd4j.getWorkspaceManager().getAllWorkspacesForCurrentThread().size());
+            again.addAll(classifier.classify(images));
+            again.addAll(first);
+            DigitClassifier.releaseThreadMemory();
+        });
+        thread.start();
+        thread.join();
+
+        assertThat(workspaces).hasSize(2);
+        assertThat(workspaces.get(0)).isPositive();
+        assertThat(workspaces.get(1)).isZero();
+        assertThat(again).hasSize(4);
+        assertThat(again.get(0).probabilities()).containsExactly(again.get(2).probabilities(), offset(1e-6f));
     }
 }

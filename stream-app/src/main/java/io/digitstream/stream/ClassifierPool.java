@@ -37,10 +37,13 @@ public final class ClassifierPool implements AutoCloseable {
         return worker;
     }
 
-    /** Stops every worker's thread; a batch in its forward pass finishes first. */
+    /**
+     * Stops every worker's thread; a batch in its forward pass finishes first, and each thread frees
+     * its native memory before it ends.
+     */
     @Override
     public void close() {
-        workers.forEach(worker -> worker.executor.shutdown());
+        workers.forEach(Worker::stop);
         workers.clear();
     }
 
@@ -74,6 +77,13 @@ public final class ClassifierPool implements AutoCloseable {
 
         public String modelVersion() {
             return classifier.modelVersion();
+        }
+
+        private void stop() {
+            if (!executor.isShutdown()) {
+                executor.execute(DigitClassifier::releaseThreadMemory);
+                executor.shutdown();
+            }
         }
     }
 }
