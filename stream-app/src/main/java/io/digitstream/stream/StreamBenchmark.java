@@ -28,6 +28,7 @@ import java.util.concurrent.atomic.AtomicLong;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.StringDeserializer;
 import org.apache.kafka.streams.KafkaStreams;
@@ -144,14 +145,22 @@ public final class StreamBenchmark implements Callable<Integer> {
         final int batch = config.topology().batchSize();
 
         final int threads = Integer.parseInt(config.streamsProperties().getProperty("num.stream.threads"));
-        final DigitClassifier classifier = DigitClassifier.load(model);
+        try (ModelOnly alone = new ModelOnly(DigitClassifier.load(model), test, batch, threads)) {
+            return compare(config, test, alone, threads);
+        }
+    }
+
+    private int compare(final AppConfig config, final MnistDataset test, final ModelOnly modelAlone,
+            final int threads) throws Exception {
+        final int batch = config.topology().batchSize();
         System.out.println("model only, before the app:");
-        final double modelBefore = modelOnly(classifier, test, batch, threads, true);
+        final double modelBefore = modelAlone.measure(this, modelSeconds, true);
 
         final List<Pair> pairs = new ArrayList<>();
         final Run half;
         final double halfRate;
-        try (StreamService service = StreamService.start(config)) {
+        try (StreamService service = StreamService.start(config);
+                LoadClients clients = new LoadClients(service.bootstrapServers())) {
             awaitRunning(service);
             // A JVM holding a broker, Kafka Streams, Jackson and ND4J compiles hot code for minutes;
             // its compiler threads took a quarter of the CPU in the first minute. A long-running app
@@ -162,21 +171,21 @@ public final class StreamBenchmark implements Callable<Integer> {
             // starts each round at the end of the topic, so repeated ids do not mix rounds.)
             final List<Outgoing> warmUp = images(test, encoding, WARM_UP_ROUND);
             final List<Outgoing> measured = images(test, encoding, MEASURED_ROUND);
-            awaitSettledJit(TimeUnit.SECONDS.toNanos(warmUpSeconds), () -> run(service, warmUp, 0, "warm-up"));
+            awaitSettledJit(TimeUnit.SECONDS.toNanos(warmUpSeconds), () -> run(clients, warmUp, 0, "warm-up"));
             // Rounds of the model alone (the app idle) and the app at full load, one after the other:
             // the machine is shared and its speed drifts by 10-20% over minutes, so each round's
             // ratio compares two measurements taken within seconds, and the median ratio is reported.
             final CpuShares cpu = new CpuShares(service);
             for (int round = 0; round < fullRounds; round++) {
-                final double alone = modelOnly(classifier, test, batch, threads, false);
-                pairs.add(new Pair(alone, run(service, measured, 0, "full", cpu)));
+                final double alone = modelAlone.measure(this, modelSeconds, false);
+                pairs.add(new Pair(alone, run(clients, measured, 0, "full", cpu)));
             }
             cpu.print();
             halfRate = median(pairs, pair -> pair.full().imagesPerSecond()) / 2;
-            half = run(service, images(test, encoding, (int) (halfRate * halfLoadSeconds)), halfRate, "half");
+            half = run(clients, images(test, encoding, (int) (halfRate * halfLoadSeconds)), halfRate, "half");
         }
         System.out.println("model only, after the app:");
-        final double modelAfter = modelOnly(classifier, test, batch, threads, false);
+        final double modelAfter = modelAlone.measure(this, modelSeconds, false);
         final double modelOnly = median(pairs, Pair::modelOnly);
         final Run full = pairs.stream().map(Pair::full).sorted(Comparator.comparingDouble(Run::imagesPerSecond))
                 .toList().get(pairs.size() / 2);
@@ -219,58 +228,111 @@ public final class StreamBenchmark implements Callable<Integer> {
     }
 
     /**
-     * Images per second of the classifier alone on batches of {@code batch} test images, with one
-     * copy of the network per thread as the app runs it, for the set time; with {@code warmUp},
-     * first unmeasured until the JIT compiler has settled, as for the app.
+     * The classifier alone on batches of the app's batch size, one copy of the network per thread
+     * as the app runs it. Its threads live for the whole benchmark, as the app's inference workers
+     * do, and wait between measurements: threads made afresh for each measurement set up their
+     * native memory (ND4J's workspaces, the allocator's heaps) again every time, which the app's
+     * long-lived workers do once.
      */
-    private double modelOnly(final DigitClassifier classifier, final MnistDataset test, final int batch,
-            final int threads, final boolean warmUp) throws Exception {
-        final List<byte[]> images = new ArrayList<>();
-        for (int i = 0; i < batch; i++) {
-            images.add(Arrays.copyOfRange(test.pixels(), i * DigitNetwork.PIXELS, (i + 1) * DigitNetwork.PIXELS));
+    private static final class ModelOnly implements AutoCloseable {
+
+        private final List<byte[]> images = new ArrayList<>();
+        private final int batch;
+        private final List<Thread> workers = new ArrayList<>();
+        private final AtomicLong classified = new AtomicLong();
+        private final Object lock = new Object();
+        private boolean running;
+        private boolean closed;
+        private volatile boolean measuring;
+
+        ModelOnly(final DigitClassifier classifier, final MnistDataset test, final int batch, final int threads) {
+            this.batch = batch;
+            for (int i = 0; i < batch; i++) {
+                images.add(Arrays.copyOfRange(test.pixels(), i * DigitNetwork.PIXELS, (i + 1) * DigitNetwork.PIXELS));
+            }
+            for (int t = 0; t < threads; t++) {
+                final DigitClassifier copy = classifier.copy();
+                final Thread worker = new Thread(() -> classify(copy), "model-only-" + t);
+                worker.setDaemon(true);
+                workers.add(worker);
+                worker.start();
+            }
         }
-        final AtomicLong classified = new AtomicLong();
-        final AtomicBoolean measuring = new AtomicBoolean();
-        final AtomicBoolean stop = new AtomicBoolean();
-        final List<Thread> workers = new ArrayList<>();
-        for (int t = 0; t < threads; t++) {
-            final DigitClassifier copy = classifier.copy();
-            final Thread worker = new Thread(() -> {
-                while (!stop.get()) {
+
+        private void classify(final DigitClassifier copy) {
+            try {
+                while (true) {
+                    synchronized (lock) {
+                        while (!running && !closed) {
+                            lock.wait();
+                        }
+                        if (closed) {
+                            return;
+                        }
+                    }
                     copy.classify(images);
-                    if (measuring.get()) {
+                    if (measuring) {
                         classified.addAndGet(batch);
                     }
                 }
+            } catch (final InterruptedException e) {
+                Thread.currentThread().interrupt();
+            } finally {
                 DigitClassifier.releaseThreadMemory();
-            }, "model-only-" + t);
-            workers.add(worker);
-            worker.start();
+            }
         }
-        if (warmUp) {
-            awaitSettledJit(TimeUnit.SECONDS.toNanos(MODEL_WARM_UP_LIMIT_SECONDS),
-                    () -> TimeUnit.SECONDS.sleep(MODEL_WARM_UP_SLICE_SECONDS));
-        } else {
-            // The threads' first batches, network copies fresh, are not the steady state, and beside
-            // the app its last round's tail (final commits, the dashboard's reader catching up, the
-            // collection of that round's garbage) is not idle yet.
-            TimeUnit.SECONDS.sleep(SETTLE_SECONDS);
+
+        private void setRunning(final boolean run) {
+            synchronized (lock) {
+                running = run;
+                lock.notifyAll();
+            }
         }
-        measuring.set(true);
-        final long start = System.nanoTime();
-        final long cpuStart = PROCESS_CPU.getProcessCpuTime();
-        final long modelCpuStart = threadsCpu(workers);
-        TimeUnit.SECONDS.sleep(modelSeconds);
-        final double perSecond = classified.get() / ((System.nanoTime() - start) / 1e9);
-        final double wall = System.nanoTime() - start;
-        System.out.printf(Locale.ROOT, "model    %,7.0f images/s alone; cores busy: %.2f in all, %.2f in its threads%n",
-                perSecond, (PROCESS_CPU.getProcessCpuTime() - cpuStart) / wall,
-                (threadsCpu(workers) - modelCpuStart) / wall);
-        stop.set(true);
-        for (final Thread worker : workers) {
-            worker.join();
+
+        /**
+         * Images per second for {@code seconds}; with {@code warmUp}, first unmeasured until the JIT
+         * compiler has settled, as for the app.
+         */
+        double measure(final StreamBenchmark benchmark, final int seconds, final boolean warmUp) throws Exception {
+            setRunning(true);
+            try {
+                if (warmUp) {
+                    benchmark.awaitSettledJit(TimeUnit.SECONDS.toNanos(MODEL_WARM_UP_LIMIT_SECONDS),
+                            () -> TimeUnit.SECONDS.sleep(MODEL_WARM_UP_SLICE_SECONDS));
+                } else {
+                    // Beside the app its last round's tail (final commits, the dashboard's reader
+                    // catching up, the collection of that round's garbage) is not idle yet.
+                    TimeUnit.SECONDS.sleep(SETTLE_SECONDS);
+                }
+                classified.set(0);
+                measuring = true;
+                final long start = System.nanoTime();
+                final long cpuStart = PROCESS_CPU.getProcessCpuTime();
+                final long modelCpuStart = threadsCpu(workers);
+                TimeUnit.SECONDS.sleep(seconds);
+                final double wall = System.nanoTime() - start;
+                final double perSecond = classified.get() / (wall / 1e9);
+                System.out.printf(Locale.ROOT, "model    %,7.0f images/s alone; cores busy: %.2f in all, %.2f in its"
+                        + " threads%n", perSecond, (PROCESS_CPU.getProcessCpuTime() - cpuStart) / wall,
+                        (threadsCpu(workers) - modelCpuStart) / wall);
+                return perSecond;
+            } finally {
+                measuring = false;
+                setRunning(false);
+            }
         }
-        return perSecond;
+
+        /** Ends the threads, each freeing its native memory. */
+        @Override
+        public void close() throws InterruptedException {
+            synchronized (lock) {
+                closed = true;
+                lock.notifyAll();
+            }
+            for (final Thread worker : workers) {
+                worker.join();
+            }
+        }
     }
 
     private static long threadsCpu(final List<Thread> threads) {
@@ -517,99 +579,93 @@ public final class StreamBenchmark implements Callable<Integer> {
      * event time is the record timestamp the producer stamps; latency is the consumer's receipt time
      * minus that.
      */
-    private static Run run(final StreamService service, final List<Outgoing> images, final double rate,
+    private static Run run(final LoadClients clients, final List<Outgoing> images, final double rate,
             final String name) throws InterruptedException {
-        return run(service, images, rate, name, null);
+        return run(clients, images, rate, name, null);
     }
 
-    private static Run run(final StreamService service, final List<Outgoing> images, final double rate,
+    private static Run run(final LoadClients clients, final List<Outgoing> images, final double rate,
             final String name, final CpuShares cpu) throws InterruptedException {
-        final String bootstrap = service.bootstrapServers();
         final Set<String> expected = new HashSet<>(images.size() * 2);
         images.forEach(image -> expected.add(image.id()));
         final long[] latencies = new long[images.size()];
         final long[] arrivals = new long[images.size()];
         int received = 0;
-        try (KafkaConsumer<String, byte[]> consumer = consumer(bootstrap);
-                ImageProducer producer = new ImageProducer(bootstrap, Map.of(), Duration.ZERO)) {
-            consumer.subscribe(List.of(Topics.PREDICTIONS));
-            while (consumer.assignment().isEmpty()) {
-                consumer.poll(Duration.ofMillis(100));
-            }
-            consumer.seekToEnd(consumer.assignment());
-            consumer.assignment().forEach(consumer::position);
-            if (cpu != null) {
-                cpu.begin();
-            }
-            final long start = System.nanoTime();
-            // At full load, one permit per image the load generator may still send before it has to
-            // wait for a prediction: it sleeps until the consumer hands some back, not polling.
-            final Semaphore backlog = new Semaphore(FULL_LOAD_BACKLOG);
-            // Set if the round fails, so a load generator waiting for predictions does not wait forever.
-            final AtomicBoolean abandoned = new AtomicBoolean();
-            final Thread sender = new Thread(() -> {
-                if (rate > 0) {
-                    producer.send(images, rate, abandoned::get, sent -> { });
-                    return;
-                }
-                try {
-                    for (int from = 0; from < images.size() && !abandoned.get(); from += FULL_LOAD_CHUNK) {
-                        final int to = Math.min(images.size(), from + FULL_LOAD_CHUNK);
-                        while (!backlog.tryAcquire(to - from, 100, TimeUnit.MILLISECONDS)) {
-                            if (abandoned.get()) {
-                                return;
-                            }
-                        }
-                        producer.send(images.subList(from, to), 0, abandoned::get, sent -> { });
-                    }
-                } catch (final InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                }
-            }, "bench-producer");
-            sender.start();
-            long lastArrival = start;
-            try {
-                while (!expected.isEmpty()) {
-                    final int before = received;
-                    // Only the key and the timestamp (the image's event time) are read: the value
-                    // stays bytes, so the checking consumer takes less of the CPU the app shares.
-                    for (final ConsumerRecord<String, byte[]> record : consumer.poll(Duration.ofMillis(100))) {
-                        if (expected.remove(record.key())) {
-                            latencies[received] = System.currentTimeMillis() - record.timestamp();
-                            lastArrival = System.nanoTime();
-                            arrivals[received++] = lastArrival;
-                        }
-                    }
-                    backlog.release(received - before);
-                    if (System.nanoTime() - lastArrival > TimeUnit.MINUTES.toNanos(2)) {
-                        throw new IllegalStateException(name + " run stalled with " + expected.size()
-                                + " predictions missing");
-                    }
-                }
-            } finally {
-                if (!expected.isEmpty()) {
-                    abandoned.set(true);
-                }
-                sender.join();
-            }
-            if (cpu != null) {
-                cpu.end();
-            }
-            final double seconds = (lastArrival - start) / 1e9;
-            final long[] sorted = latencies.clone();
-            Arrays.sort(sorted);
-            // Steady state: after the pipeline has filled, and at full load before the load
-            // generator has sent its last image and stopped loading the broker.
-            final int first = arrivals.length / 6;
-            final int last = Math.min(arrivals.length - 1, rate > 0 ? arrivals.length * 9 / 10
-                    : Math.max(first + 1, arrivals.length - FULL_LOAD_BACKLOG));
-            final Run result = new Run((last - first) / ((arrivals[last] - arrivals[first]) / 1e9),
-                    images.size() / seconds, sorted[sorted.length / 2], sorted[(int) Math.ceil(sorted.length * 0.99) - 1]);
-            System.out.printf(Locale.ROOT, "%-8s %,7d images in %6.1f s: %,6.0f images/s sustained (%,6.0f over the"
-                    + " whole round), p50 %4.0f ms, p99 %5.0f ms%n", name, images.size(), seconds,
-                    result.imagesPerSecond(), result.wholeRound(), result.p50(), result.p99());
-            return result;
+        final KafkaConsumer<String, byte[]> consumer = clients.consumer;
+        final ImageProducer producer = clients.producer;
+        consumer.seekToEnd(consumer.assignment());
+        consumer.assignment().forEach(consumer::position);
+        if (cpu != null) {
+            cpu.begin();
         }
+        final long start = System.nanoTime();
+        // At full load, one permit per image the load generator may still send before it has to
+        // wait for a prediction: it sleeps until the consumer hands some back, not polling.
+        final Semaphore backlog = new Semaphore(FULL_LOAD_BACKLOG);
+        // Set if the round fails, so a load generator waiting for predictions does not wait forever.
+        final AtomicBoolean abandoned = new AtomicBoolean();
+        final Thread sender = new Thread(() -> {
+            if (rate > 0) {
+                producer.send(images, rate, abandoned::get, sent -> { });
+                return;
+            }
+            try {
+                for (int from = 0; from < images.size() && !abandoned.get(); from += FULL_LOAD_CHUNK) {
+                    final int to = Math.min(images.size(), from + FULL_LOAD_CHUNK);
+                    while (!backlog.tryAcquire(to - from, 100, TimeUnit.MILLISECONDS)) {
+                        if (abandoned.get()) {
+                            return;
+                        }
+                    }
+                    producer.send(images.subList(from, to), 0, abandoned::get, sent -> { });
+                }
+            } catch (final InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }, "bench-producer");
+        sender.start();
+        long lastArrival = start;
+        try {
+            while (!expected.isEmpty()) {
+                final int before = received;
+                // Only the key and the timestamp (the image's event time) are read: the value
+                // stays bytes, so the checking consumer takes less of the CPU the app shares.
+                for (final ConsumerRecord<String, byte[]> record : consumer.poll(Duration.ofMillis(100))) {
+                    if (expected.remove(record.key())) {
+                        latencies[received] = System.currentTimeMillis() - record.timestamp();
+                        lastArrival = System.nanoTime();
+                        arrivals[received++] = lastArrival;
+                    }
+                }
+                backlog.release(received - before);
+                if (System.nanoTime() - lastArrival > TimeUnit.MINUTES.toNanos(2)) {
+                    throw new IllegalStateException(name + " run stalled with " + expected.size()
+                            + " predictions missing");
+                }
+            }
+        } finally {
+            if (!expected.isEmpty()) {
+                abandoned.set(true);
+            }
+            sender.join();
+        }
+        if (cpu != null) {
+            cpu.end();
+        }
+        final double seconds = (lastArrival - start) / 1e9;
+        final long[] sorted = latencies.clone();
+        Arrays.sort(sorted);
+        // Steady state: after the pipeline has filled, and at full load before the load
+        // generator has sent its last image and stopped loading the broker.
+        final int first = arrivals.length / 6;
+        final int last = Math.min(arrivals.length - 1, rate > 0 ? arrivals.length * 9 / 10
+                : Math.max(first + 1, arrivals.length - FULL_LOAD_BACKLOG));
+        final Run result = new Run((last - first) / ((arrivals[last] - arrivals[first]) / 1e9),
+                images.size() / seconds, sorted[sorted.length / 2], sorted[(int) Math.ceil(sorted.length * 0.99) - 1]);
+        System.out.printf(Locale.ROOT, "%-8s %,7d images in %6.1f s: %,6.0f images/s sustained (%,6.0f over the"
+                + " whole round), p50 %4.0f ms, p99 %5.0f ms%n", name, images.size(), seconds,
+                result.imagesPerSecond(), result.wholeRound(), result.p50(), result.p99());
+        return result;
     }
 
     /** {@code count} pixel-array image events from the test set, over and over, with ids unique per call. */
@@ -635,12 +691,31 @@ public final class StreamBenchmark implements Callable<Integer> {
         }
     }
 
-    private static KafkaConsumer<String, byte[]> consumer(final String bootstrap) {
-        final Properties props = new Properties();
-        props.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
-        props.put(ConsumerConfig.GROUP_ID_CONFIG, "bench-reader-" + UUID.randomUUID());
-        props.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
-        props.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "latest");
-        return new KafkaConsumer<>(props, new StringDeserializer(), new ByteArrayDeserializer());
+    /**
+     * The load generator's producer and the checking consumer, made once for the whole benchmark:
+     * made per round, their connections, the consumer's group and their setup code were work for
+     * the broker and the JIT compiler in every measured round, work a steady stream does not bring.
+     * The consumer reads every partition of the predictions topic by assignment, without a group.
+     */
+    private static final class LoadClients implements AutoCloseable {
+
+        final KafkaConsumer<String, byte[]> consumer;
+        final ImageProducer producer;
+
+        LoadClients(final String bootstrap) {
+            final Properties props = new Properties();
+            props.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
+            props.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
+            this.consumer = new KafkaConsumer<>(props, new StringDeserializer(), new ByteArrayDeserializer());
+            consumer.assign(consumer.partitionsFor(Topics.PREDICTIONS).stream()
+                    .map(partition -> new TopicPartition(partition.topic(), partition.partition())).toList());
+            this.producer = new ImageProducer(bootstrap, Map.of(), Duration.ZERO);
+        }
+
+        @Override
+        public void close() {
+            producer.close();
+            consumer.close();
+        }
     }
 }
