@@ -32,7 +32,16 @@ public final class ClassifierPool implements AutoCloseable {
     }
 
     private Worker newWorker() {
-        final Worker worker = new Worker(prototype.copy(), "inference-for-" + Thread.currentThread().getName());
+        // A stream thread that failed and was replaced has ended: its worker would wait for batches
+        // that never come, holding a thread and a network copy until the app stops.
+        workers.removeIf(worker -> {
+            if (!worker.owner.isAlive()) {
+                worker.stop();
+                return true;
+            }
+            return false;
+        });
+        final Worker worker = new Worker(prototype.copy(), Thread.currentThread());
         workers.add(worker);
         return worker;
     }
@@ -56,11 +65,14 @@ public final class ClassifierPool implements AutoCloseable {
 
         private final DigitClassifier classifier;
         private final ExecutorService executor;
+        /** The stream thread this worker classifies for. */
+        private final Thread owner;
 
-        Worker(final DigitClassifier classifier, final String threadName) {
+        Worker(final DigitClassifier classifier, final Thread owner) {
             this.classifier = classifier;
+            this.owner = owner;
             this.executor = Executors.newSingleThreadExecutor(task -> {
-                final Thread thread = new Thread(task, threadName);
+                final Thread thread = new Thread(task, "inference-for-" + owner.getName());
                 thread.setDaemon(true);
                 return thread;
             });
@@ -77,6 +89,11 @@ public final class ClassifierPool implements AutoCloseable {
 
         public String modelVersion() {
             return classifier.modelVersion();
+        }
+
+        /** Whether this worker's thread has been told to end, once its last batch is done. */
+        boolean stopped() {
+            return executor.isShutdown();
         }
 
         private void stop() {
