@@ -4,6 +4,7 @@ import java.lang.management.CompilationMXBean;
 import java.lang.management.ManagementFactory;
 import java.lang.management.ThreadInfo;
 import java.lang.management.ThreadMXBean;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -11,12 +12,10 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Comparator;
 import java.util.HashMap;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Properties;
-import java.util.Set;
 import java.util.TreeMap;
 import java.util.UUID;
 import java.util.concurrent.Callable;
@@ -89,7 +88,7 @@ public final class StreamBenchmark implements Callable<Integer> {
                     + " warm-up.")
     private double settledJitShare;
 
-    @Option(names = "--half-load-seconds", defaultValue = "20", description = "Length of the half-load run.")
+    @Option(names = "--half-load-seconds", defaultValue = "60", description = "Length of the half-load run.")
     private int halfLoadSeconds;
 
     @Option(names = "--model-seconds", defaultValue = "10", description = "Length of each model-only run.")
@@ -182,7 +181,14 @@ public final class StreamBenchmark implements Callable<Integer> {
             }
             cpu.print();
             halfRate = median(pairs, pair -> pair.full().imagesPerSecond()) / 2;
-            half = run(clients, images(test, encoding, (int) (halfRate * halfLoadSeconds)), halfRate, "half");
+            final double commitsBefore = cpu.commits();
+            final long halfStart = System.nanoTime();
+            // The measured round's images over and over: made afresh, a run of several hundred thousand
+            // events filled the heap the app shares, and the collector's work (up to 0.4 of a core in
+            // a 60 s run) and pauses counted against the app's latency.
+            half = run(clients, cycled(measured, (int) (halfRate * halfLoadSeconds)), halfRate, "half");
+            System.out.printf(Locale.ROOT, "Commits per second at half load: %.0f%n",
+                    (cpu.commits() - commitsBefore) / ((System.nanoTime() - halfStart) / 1e9));
         }
         System.out.println("model only, after the app:");
         final double modelAfter = modelAlone.measure(this, modelSeconds, false);
@@ -410,6 +416,8 @@ public final class StreamBenchmark implements Callable<Integer> {
         private Map<String, JvmThread> jvmBefore = Map.of();
         private double blockedBefore;
         private double blocked;
+        private double commitsBefore;
+        private double commitsDone;
         private long processBefore;
         private long wallBefore;
         private long process;
@@ -426,6 +434,7 @@ public final class StreamBenchmark implements Callable<Integer> {
         void begin() {
             before.clear();
             blockedBefore = streamThreadsBlockedNanos();
+            commitsBefore = commits();
             processBefore = os.getProcessCpuTime();
             wallBefore = System.nanoTime();
             jvmBefore = jvmThreads();
@@ -463,6 +472,7 @@ public final class StreamBenchmark implements Callable<Integer> {
             process += roundProcess;
             wall += System.nanoTime() - wallBefore;
             blocked += streamThreadsBlockedNanos() - blockedBefore;
+            commitsDone += commits() - commitsBefore;
             brokerRequests().forEach((type, count) -> requests.merge(type,
                     count - requestsBefore.getOrDefault(type, 0L), Long::sum));
         }
@@ -491,6 +501,14 @@ public final class StreamBenchmark implements Callable<Integer> {
             return blockedTimes().mapToDouble(Double::doubleValue).sum();
         }
 
+        /** The stream threads' commits so far, from Kafka Streams' metrics. */
+        double commits() {
+            return service.streamsMetrics().entrySet().stream()
+                    .filter(metric -> metric.getKey().name().equals("commit-total")
+                            && metric.getKey().group().equals("stream-thread-metrics"))
+                    .mapToDouble(metric -> ((Number) metric.getValue().metricValue()).doubleValue()).sum();
+        }
+
         private java.util.stream.Stream<Double> blockedTimes() {
             return service.streamsMetrics().entrySet().stream()
                     .filter(metric -> metric.getKey().name().equals("blocked-time-ns-total"))
@@ -509,7 +527,8 @@ public final class StreamBenchmark implements Callable<Integer> {
                             100.0 * entry.getValue() / process))
                     .collect(java.util.stream.Collectors.joining(", ")));
             System.out.printf(Locale.ROOT, "Stream threads waiting on Kafka (polls, flushes, commits): %.1f%% of"
-                    + " their time%n", 100 * blocked / wall / Math.max(1, blockedTimes().count()));
+                    + " their time; %.0f commits per second%n", 100 * blocked / wall / Math.max(1, blockedTimes().count()),
+                    commitsDone / (wall / 1e9));
             if (requests.isEmpty()) {
                 return; // the broker runs in another process
             }
@@ -586,10 +605,15 @@ public final class StreamBenchmark implements Callable<Integer> {
 
     private static Run run(final LoadClients clients, final List<Outgoing> images, final double rate,
             final String name, final CpuShares cpu) throws InterruptedException {
-        final Set<String> expected = new HashSet<>(images.size() * 2);
-        images.forEach(image -> expected.add(image.id()));
+        // Ids sent more than once in a run (see cycled) are expected as often as they were sent.
+        final Map<String, Integer> expected = new HashMap<>(images.size() * 2);
+        images.forEach(image -> expected.merge(image.id(), 1, Integer::sum));
         final long[] latencies = new long[images.size()];
         final long[] arrivals = new long[images.size()];
+        // At half load only, the latency in two parts: until the app made the prediction, and from
+        // then until it was committed and read. Reading the value costs the consumer CPU, which
+        // half load leaves spare.
+        final long[] made = rate > 0 ? new long[images.size()] : null;
         int received = 0;
         final KafkaConsumer<String, byte[]> consumer = clients.consumer;
         final ImageProducer producer = clients.producer;
@@ -628,10 +652,19 @@ public final class StreamBenchmark implements Callable<Integer> {
         try {
             while (!expected.isEmpty()) {
                 final int before = received;
-                // Only the key and the timestamp (the image's event time) are read: the value
-                // stays bytes, so the checking consumer takes less of the CPU the app shares.
+                // At full load only the key and the timestamp (the image's event time) are read: the
+                // value stays bytes, so the checking consumer takes less of the CPU the app shares.
                 for (final ConsumerRecord<String, byte[]> record : consumer.poll(Duration.ofMillis(100))) {
-                    if (expected.remove(record.key())) {
+                    final Integer left = expected.get(record.key());
+                    if (left != null) {
+                        if (left == 1) {
+                            expected.remove(record.key());
+                        } else {
+                            expected.put(record.key(), left - 1);
+                        }
+                        if (made != null) {
+                            made[received] = processingTime(record.value()) - record.timestamp();
+                        }
                         latencies[received] = System.currentTimeMillis() - record.timestamp();
                         lastArrival = System.nanoTime();
                         arrivals[received++] = lastArrival;
@@ -661,11 +694,64 @@ public final class StreamBenchmark implements Callable<Integer> {
         final int last = Math.min(arrivals.length - 1, rate > 0 ? arrivals.length * 9 / 10
                 : Math.max(first + 1, arrivals.length - FULL_LOAD_BACKLOG));
         final Run result = new Run((last - first) / ((arrivals[last] - arrivals[first]) / 1e9),
-                images.size() / seconds, sorted[sorted.length / 2], sorted[(int) Math.ceil(sorted.length * 0.99) - 1]);
+                images.size() / seconds, percentile(sorted, 0.5), percentile(sorted, 0.99));
         System.out.printf(Locale.ROOT, "%-8s %,7d images in %6.1f s: %,6.0f images/s sustained (%,6.0f over the"
                 + " whole round), p50 %4.0f ms, p99 %5.0f ms%n", name, images.size(), seconds,
                 result.imagesPerSecond(), result.wholeRound(), result.p50(), result.p99());
+        if (made != null) {
+            final long[] untilMade = made.clone();
+            final long[] afterMade = new long[made.length];
+            for (int i = 0; i < made.length; i++) {
+                afterMade[i] = latencies[i] - made[i];
+            }
+            Arrays.sort(untilMade);
+            Arrays.sort(afterMade);
+            System.out.printf(Locale.ROOT, "         image sent -> prediction made p50 %4d ms, p99 %5d ms;"
+                    + " made -> committed and read p50 %4d ms, p99 %5d ms%n", percentile(untilMade, 0.5),
+                    percentile(untilMade, 0.99), percentile(afterMade, 0.5), percentile(afterMade, 0.99));
+        }
         return result;
+    }
+
+    /** The {@code q} quantile of sorted values, the nearest-rank way. */
+    private static long percentile(final long[] sorted, final double q) {
+        return sorted[Math.max(0, (int) Math.ceil(sorted.length * q) - 1)];
+    }
+
+    private static final byte[] PROCESSING_TIME = "\"processingTime\":".getBytes(StandardCharsets.US_ASCII);
+
+    /** The prediction's processing time, read from its JSON without parsing the rest. */
+    static long processingTime(final byte[] prediction) {
+        outer:
+        for (int at = prediction.length - PROCESSING_TIME.length; at >= 0; at--) {
+            for (int i = 0; i < PROCESSING_TIME.length; i++) {
+                if (prediction[at + i] != PROCESSING_TIME[i]) {
+                    continue outer;
+                }
+            }
+            long value = 0;
+            for (int i = at + PROCESSING_TIME.length; i < prediction.length && Character.isDigit(prediction[i]); i++) {
+                value = value * 10 + (prediction[i] - '0');
+            }
+            return value;
+        }
+        throw new IllegalStateException("prediction without processingTime: "
+                + new String(prediction, StandardCharsets.UTF_8));
+    }
+
+    /** The first {@code count} of {@code images} sent over and over, without copying them. */
+    private static List<Outgoing> cycled(final List<Outgoing> images, final int count) {
+        return new java.util.AbstractList<>() {
+            @Override
+            public Outgoing get(final int index) {
+                return images.get(index % images.size());
+            }
+
+            @Override
+            public int size() {
+                return count;
+            }
+        };
     }
 
     /** {@code count} pixel-array image events from the test set, over and over, with ids unique per call. */
