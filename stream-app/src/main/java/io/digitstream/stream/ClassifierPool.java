@@ -96,7 +96,8 @@ public final class ClassifierPool implements AutoCloseable {
             return executor.isShutdown();
         }
 
-        private void stop() {
+        /** Synchronized: a closing pool and a new stream thread's sweep may stop the same worker. */
+        private synchronized void stop() {
             if (!executor.isShutdown()) {
                 executor.execute(DigitClassifier::releaseThreadMemory);
                 executor.shutdown();
