@@ -8,7 +8,6 @@ import java.util.List;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Future;
 
-import org.apache.kafka.streams.KeyValue;
 import org.apache.kafka.streams.errors.StreamsException;
 import org.apache.kafka.streams.processor.PunctuationType;
 import org.apache.kafka.streams.processor.api.Processor;
@@ -54,7 +53,7 @@ public final class BatchingClassifier implements Processor<String, DecodedImage,
     private ProcessorContext<String, Prediction> context;
     private KeyValueStore<Long, DecodedImage> buffer;
     /** The buffer's images not yet handed over, in input order, so a batch reads nothing back from the store. */
-    private final List<KeyValue<Long, DecodedImage>> pending = new ArrayList<>();
+    private final List<Buffered> pending = new ArrayList<>();
     /** The pending images have waited the batch wait: they leave as soon as there is room in flight. */
     private boolean pendingDue;
     /** The batches handed over, oldest first. */
@@ -62,7 +61,11 @@ public final class BatchingClassifier implements Processor<String, DecodedImage,
     private ClassifierPool.Worker worker;
     private long nextSequence;
 
-    private record InFlight(List<KeyValue<Long, DecodedImage>> images, Future<ClassifierPool.Batch> results) {
+    /** An image in the buffer, under its key in the store, and when the stream thread read it. */
+    private record Buffered(long sequence, DecodedImage image, long readAtMs) {
+    }
+
+    private record InFlight(List<Buffered> images, long handedOverAtMs, Future<ClassifierPool.Batch> results) {
     }
 
     public BatchingClassifier(final ClassifierPool pool, final TopologySettings settings, final StreamMetrics metrics) {
@@ -77,11 +80,12 @@ public final class BatchingClassifier implements Processor<String, DecodedImage,
         this.buffer = processorContext.getStateStore(BUFFER_STORE);
         this.worker = pool.forCurrentThread();
         metrics.modelVersion(worker.modelVersion());
+        final long restoredAt = System.currentTimeMillis();
         try (KeyValueIterator<Long, DecodedImage> restored = buffer.all()) {
-            restored.forEachRemaining(pending::add);
+            restored.forEachRemaining(entry -> pending.add(new Buffered(entry.key, entry.value, restoredAt)));
         }
         if (!pending.isEmpty()) {
-            nextSequence = pending.get(pending.size() - 1).key + 1;
+            nextSequence = pending.get(pending.size() - 1).sequence() + 1;
         }
         processorContext.schedule(settings.batchWait(), PunctuationType.WALL_CLOCK_TIME, now -> {
             pendingDue = !pending.isEmpty();
@@ -96,7 +100,7 @@ public final class BatchingClassifier implements Processor<String, DecodedImage,
     public void process(final Record<String, DecodedImage> record) {
         final long sequence = nextSequence++;
         buffer.put(sequence, record.value());
-        pending.add(KeyValue.pair(sequence, record.value()));
+        pending.add(new Buffered(sequence, record.value(), System.currentTimeMillis()));
         metrics.imageIn();
         forwardIfDone();
         if (pending.size() >= settings.batchSize()) {
@@ -126,14 +130,14 @@ public final class BatchingClassifier implements Processor<String, DecodedImage,
 
     /** Gives the worker every pending image as one batch; there must be room in flight. */
     private void handOver() {
-        final List<KeyValue<Long, DecodedImage>> batch = new ArrayList<>(pending);
+        final List<Buffered> batch = new ArrayList<>(pending);
         pending.clear();
         pendingDue = false;
         final List<byte[]> pixels = new ArrayList<>(batch.size());
-        for (final KeyValue<Long, DecodedImage> entry : batch) {
-            pixels.add(entry.value.pixels());
+        for (final Buffered entry : batch) {
+            pixels.add(entry.image().pixels());
         }
-        inFlight.add(new InFlight(batch, worker.classify(pixels)));
+        inFlight.add(new InFlight(batch, System.currentTimeMillis(), worker.classify(pixels)));
         if (!settings.overlapInference()) {
             forwardOldest();
         }
@@ -145,20 +149,27 @@ public final class BatchingClassifier implements Processor<String, DecodedImage,
         final ClassifierPool.Batch done = await(batch.results());
         final List<Classification> results = done.results();
         metrics.batch(results.size(), done.nanos());
-        final long now = context.currentSystemTimeMs();
+        // The prediction is stamped with Kafka Streams' wall clock, which the label join's expiry
+        // goes by; the metrics read the system's, as Kafka Streams reads its clock once per round
+        // of processing, before this thread waited for the forward pass.
+        final long madeAt = context.currentSystemTimeMs();
+        final long now = System.currentTimeMillis();
         final String modelVersion = worker.modelVersion();
         for (int i = 0; i < results.size(); i++) {
-            final DecodedImage image = batch.images().get(i).value;
+            final Buffered buffered = batch.images().get(i);
+            final DecodedImage image = buffered.image();
             final Classification result = results.get(i);
             final Integer label = image.label();
             final Prediction prediction = new Prediction(image.id(), result.predicted(), result.confidence(),
                     result.probabilities(), modelVersion, label,
-                    label == null ? null : label == result.predicted(), image.eventTime(), now);
+                    label == null ? null : label == result.predicted(), image.eventTime(), madeAt);
             metrics.prediction(result.predicted(), result.confidence(), now - image.eventTime());
+            metrics.stages(buffered.readAtMs() - image.eventTime(), batch.handedOverAtMs() - buffered.readAtMs(),
+                    now - batch.handedOverAtMs());
             metrics.rememberImage(image.id(), image.pixels());
             context.forward(new Record<>(image.id(), prediction, image.eventTime()));
             // put(null) deletes like delete() without reading back and decoding the old value.
-            buffer.put(batch.images().get(i).key, null);
+            buffer.put(buffered.sequence(), null);
         }
     }
 

@@ -32,6 +32,10 @@ import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.StringDeserializer;
 import org.apache.kafka.streams.KafkaStreams;
 
+import io.micrometer.core.instrument.DistributionSummary;
+import io.micrometer.core.instrument.Timer;
+import io.micrometer.core.instrument.distribution.CountAtBucket;
+import io.micrometer.core.instrument.distribution.HistogramSnapshot;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -183,12 +187,14 @@ public final class StreamBenchmark implements Callable<Integer> {
             halfRate = median(pairs, pair -> pair.full().imagesPerSecond()) / 2;
             final double commitsBefore = cpu.commits();
             final long halfStart = System.nanoTime();
+            final StageLatencies stages = new StageLatencies(service.metrics());
             // The measured round's images over and over: made afresh, a run of several hundred thousand
             // events filled the heap the app shares, and the collector's work (up to 0.4 of a core in
             // a 60 s run) and pauses counted against the app's latency.
             half = run(clients, cycled(measured, (int) (halfRate * halfLoadSeconds)), halfRate, "half");
             System.out.printf(Locale.ROOT, "Commits per second at half load: %.0f%n",
                     (cpu.commits() - commitsBefore) / ((System.nanoTime() - halfStart) / 1e9));
+            stages.print();
         }
         System.out.println("model only, after the app:");
         final double modelAfter = modelAlone.measure(this, modelSeconds, false);
@@ -217,6 +223,61 @@ public final class StreamBenchmark implements Callable<Integer> {
         System.out.printf(Locale.ROOT, "    end to end, half load   %,8.0f images/s offered %.0f; latency p50 %.0f ms,"
                 + " p99 %.0f ms%n", half.imagesPerSecond(), halfRate, half.p50(), half.p99());
         return 0;
+    }
+
+    /**
+     * The parts of the app's latency ({@code digits_latency_stage}) over one run: the percentiles of
+     * what its histograms counted since this was made, to the histogram's bucket bounds.
+     */
+    private static final class StageLatencies {
+
+        private final StreamMetrics metrics;
+        private final Map<String, HistogramSnapshot> before = new TreeMap<>();
+        private final HistogramSnapshot batchesBefore;
+
+        StageLatencies(final StreamMetrics metrics) {
+            this.metrics = metrics;
+            timers().forEach((name, timer) -> before.put(name, timer.takeSnapshot()));
+            batchesBefore = batchSizes().takeSnapshot();
+        }
+
+        /** The parts of the latency, and the forward passes alone. */
+        private Map<String, Timer> timers() {
+            final Map<String, Timer> timers = new java.util.LinkedHashMap<>();
+            metrics.registry().find("digits.latency.stage").timers()
+                    .forEach(timer -> timers.put(timer.getId().getTag("stage"), timer));
+            timers.put("of which forward passes", metrics.registry().get("digits.inference.time").timer());
+            return timers;
+        }
+
+        private DistributionSummary batchSizes() {
+            return metrics.registry().get("digits.inference.batch.size").summary();
+        }
+
+        void print() {
+            final StringBuilder line = new StringBuilder("Latency in the app at half load, p50/p99 (to bucket bounds):");
+            timers().forEach((name, timer) -> {
+                final CountAtBucket[] now = timer.takeSnapshot().histogramCounts();
+                final CountAtBucket[] then = before.get(name).histogramCounts();
+                line.append(String.format(Locale.ROOT, " %s %.0f/%.0f ms;", name,
+                        bound(now, then, 0.5), bound(now, then, 0.99)));
+            });
+            final HistogramSnapshot batches = batchSizes().takeSnapshot();
+            line.append(String.format(Locale.ROOT, " %.1f images per forward pass",
+                    (batches.total() - batchesBefore.total()) / (batches.count() - batchesBefore.count())));
+            System.out.println(line);
+        }
+
+        /** The smallest bucket bound under which at least {@code quantile} of the new values fall. */
+        private static double bound(final CountAtBucket[] now, final CountAtBucket[] then, final double quantile) {
+            final double total = now[now.length - 1].count() - then[then.length - 1].count();
+            for (int i = 0; i < now.length; i++) {
+                if (total > 0 && now[i].count() - then[i].count() >= quantile * total) {
+                    return now[i].bucket(TimeUnit.MILLISECONDS);
+                }
+            }
+            return Double.NaN;
+        }
     }
 
     /** One round: the model alone, then the whole app at full load. */

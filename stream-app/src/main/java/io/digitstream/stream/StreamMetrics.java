@@ -29,6 +29,9 @@ public final class StreamMetrics {
     private final DistributionSummary batchSize;
     private final Timer inferenceTime;
     private final Timer endToEndLatency;
+    private final Timer untilRead;
+    private final Timer batching;
+    private final Timer inference;
     private final DistributionSummary confidence;
     private final Map<String, AtomicReference<Double>> accuracyPerClass = new ConcurrentHashMap<>();
     private final Map<String, Long> latestWindowPerClass = new ConcurrentHashMap<>();
@@ -66,6 +69,9 @@ public final class StreamMetrics {
                 .description("From an image's event time to its prediction")
                 .publishPercentileHistogram().minimumExpectedValue(Duration.ofMillis(1))
                 .maximumExpectedValue(Duration.ofSeconds(30)).register(registry);
+        untilRead = stage("until-read");
+        batching = stage("batching");
+        inference = stage("inference");
         confidence = DistributionSummary.builder("digits.prediction.confidence")
                 .description("Probability of the predicted digit")
                 .serviceLevelObjectives(0.5, 0.8, 0.9, 0.95, 0.99, 0.999).register(registry);
@@ -77,6 +83,21 @@ public final class StreamMetrics {
                 .description("Labels whose prediction did not arrive within the join window").register(registry);
         predictionsNeverLabelled = Counter.builder("digits.predictions.unlabelled")
                 .description("Predictions whose label did not arrive within the join window").register(registry);
+    }
+
+    private Timer stage(final String stage) {
+        return Timer.builder("digits.latency.stage").tag("stage", stage)
+                .description("The latency in parts: until-read (event time to the app reading the image), batching"
+                        + " (to its batch leaving for the network), inference (queue and forward pass)")
+                .publishPercentileHistogram().minimumExpectedValue(Duration.ofMillis(1))
+                .maximumExpectedValue(Duration.ofSeconds(30)).register(registry);
+    }
+
+    /** Records the parts of one image's latency, in milliseconds. */
+    public void stages(final long untilReadMillis, final long batchingMillis, final long inferenceMillis) {
+        untilRead.record(Math.max(0, untilReadMillis), TimeUnit.MILLISECONDS);
+        batching.record(Math.max(0, batchingMillis), TimeUnit.MILLISECONDS);
+        inference.record(Math.max(0, inferenceMillis), TimeUnit.MILLISECONDS);
     }
 
     /** Records the serving model's version as an info-style gauge {@code digits_model_version_info{version=...}}. */

@@ -171,6 +171,11 @@ public final class StreamService implements AutoCloseable {
         return streams.state();
     }
 
+    /** The app's own metrics, for the benchmark's breakdown of latency. */
+    StreamMetrics metrics() {
+        return metrics;
+    }
+
     /** Kafka Streams' own metrics, for the benchmark's breakdown of where the stream threads' time goes. */
     Map<org.apache.kafka.common.MetricName, ? extends org.apache.kafka.common.Metric> streamsMetrics() {
         return streams.metrics();

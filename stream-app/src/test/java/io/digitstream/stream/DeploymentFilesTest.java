@@ -148,6 +148,7 @@ class DeploymentFilesTest {
         metrics.imageIn();
         metrics.batch(8, 1_000_000);
         metrics.prediction(3, 0.9, 12);
+        metrics.stages(2, 5, 5);
         metrics.deadLetter("wrong-size");
         metrics.labelUnmatched();
         metrics.predictionNeverLabelled();

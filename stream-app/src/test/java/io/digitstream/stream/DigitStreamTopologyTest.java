@@ -121,6 +121,10 @@ class DigitStreamTopologyTest {
         assertThat(first.confidence()).isEqualTo(first.probabilities()[first.predicted()]);
         assertThat(first.eventTime()).isEqualTo(START.toEpochMilli());
         assertThat(metrics.registry().get("digits.inference.batch.size").summary().count()).isEqualTo(3);
+        for (final String stage : List.of("until-read", "batching", "inference")) {
+            assertThat(metrics.registry().get("digits.latency.stage").tag("stage", stage).timer().count())
+                    .as(stage).isEqualTo(10);
+        }
     }
 
     @Test
