@@ -50,21 +50,42 @@ public final class DigitClassifier {
         return network.output(DigitImages.toFeatures(pixels, offset, count), false);
     }
 
-    /** Classifies images of {@link DigitNetwork#PIXELS} bytes each, in one forward pass. */
+    /**
+     * Classifies images of {@link DigitNetwork#PIXELS} bytes each, in one forward pass, padded with
+     * blank images to one of a few batch shapes ({@link #paddedBatch}).
+     */
     public List<Classification> classify(final List<byte[]> images) {
         if (images.isEmpty()) {
             return List.of();
         }
-        final INDArray output = network.output(DigitImages.toFeatures(images), false);
+        final INDArray output = network.output(DigitImages.toFeatures(images, paddedBatch(images.size())), false);
         // All rows at once: a row view per image is an INDArray and a deallocator each. The network
         // computes in float; widening to double would only add digits of noise to every prediction.
         final float[] all = output.dup('c').data().asFloat();
         final int classes = (int) output.size(1);
         final List<Classification> results = new ArrayList<>(images.size());
+        // The padding's rows, after the images', are left unread.
         for (int i = 0; i < images.size(); i++) {
             results.add(toClassification(Arrays.copyOfRange(all, i * classes, (i + 1) * classes)));
         }
         return results;
+    }
+
+    /**
+     * The batch shape a forward pass of {@code images} runs in: up to 16 as it is, above that rounded
+     * up to one of eight sizes per doubling (at most an eighth more work, none for full batches of a
+     * power of two). oneDNN, under ND4J, builds machine code for each layer at each batch shape and
+     * caches 1,024 such primitives; a stream app's batches, of any size up to 128 at light load,
+     * overflowed that cache, and a third of the primitives a forward pass needed were built again,
+     * forward passes taking up to four times the CPU per image (docs/benchmarks.md). These shapes,
+     * about ten primitives each, stay cached.
+     */
+    static int paddedBatch(final int images) {
+        if (images <= 16) {
+            return images;
+        }
+        final int step = Integer.highestOneBit(images - 1) / 8;
+        return (images + step - 1) / step * step;
     }
 
     /**

@@ -20,26 +20,36 @@ public final class DigitImages {
      * image onwards.
      */
     public static INDArray toFeatures(final byte[] pixels, final int offset, final int count) {
+        return toFeatures(pixels, offset, count, count);
+    }
+
+    /** The same, followed by blank images up to {@code rows} in all. */
+    static INDArray toFeatures(final byte[] pixels, final int offset, final int count, final int rows) {
         final int pixelsPerImage = DigitNetwork.PIXELS;
         if (pixels.length < (long) (offset + count) * pixelsPerImage) {
             throw new IllegalArgumentException("need " + (offset + count) * pixelsPerImage
                     + " pixels for images " + offset + ".." + (offset + count) + ", have " + pixels.length);
         }
-        final float[] scaled = new float[count * pixelsPerImage];
+        final float[] scaled = new float[rows * pixelsPerImage];
         final int start = offset * pixelsPerImage;
-        for (int i = 0; i < scaled.length; i++) {
+        for (int i = 0; i < count * pixelsPerImage; i++) {
             scaled[i] = (pixels[start + i] & 0xFF) / MAX_PIXEL;
         }
         // One bulk copy into the native buffer: Nd4j.create(float[], ...) stores element by element,
         // a tenth of the stream threads' Java time at full load.
         final INDArray features = Nd4j.createUninitialized(DataType.FLOAT,
-                new long[] {count, 1, DigitNetwork.IMAGE_SIDE, DigitNetwork.IMAGE_SIDE}, 'c');
+                new long[] {rows, 1, DigitNetwork.IMAGE_SIDE, DigitNetwork.IMAGE_SIDE}, 'c');
         features.data().asNioFloat().put(scaled);
         return features;
     }
 
     /** Features for a list of separate images, each of {@link DigitNetwork#PIXELS} bytes. */
     public static INDArray toFeatures(final java.util.List<byte[]> images) {
+        return toFeatures(images, images.size());
+    }
+
+    /** The same, followed by blank images up to {@code rows} in all. */
+    static INDArray toFeatures(final java.util.List<byte[]> images, final int rows) {
         final byte[] packed = new byte[images.size() * DigitNetwork.PIXELS];
         for (int i = 0; i < images.size(); i++) {
             final byte[] image = images.get(i);
@@ -49,6 +59,6 @@ public final class DigitImages {
             }
             System.arraycopy(image, 0, packed, i * DigitNetwork.PIXELS, DigitNetwork.PIXELS);
         }
-        return toFeatures(packed, 0, images.size());
+        return toFeatures(packed, 0, images.size(), rows);
     }
 }

@@ -16,16 +16,19 @@ class DigitClassifierTest {
     @Test
     void aBatchClassifiesEachImageAsItsOwnForwardPassDoes() {
         final DigitClassifier classifier = new DigitClassifier(DigitNetwork.create(5, 1e-3), null);
-        final byte[] pixels = new byte[7 * DigitNetwork.PIXELS];
+        // 45 images run padded to 48: the blank images change nothing and their rows are not returned.
+        final int count = 45;
+        final byte[] pixels = new byte[count * DigitNetwork.PIXELS];
         new Random(4).nextBytes(pixels);
         final List<byte[]> images = new ArrayList<>();
-        for (int i = 0; i < 7; i++) {
+        for (int i = 0; i < count; i++) {
             images.add(Arrays.copyOfRange(pixels, i * DigitNetwork.PIXELS, (i + 1) * DigitNetwork.PIXELS));
         }
 
         final List<Classification> batch = classifier.classify(images);
 
-        for (int i = 0; i < 7; i++) {
+        assertThat(batch).hasSize(count);
+        for (int i = 0; i < count; i++) {
             final float[] alone = classifier.probabilities(pixels, i, 1).getRow(0).toFloatVector();
             assertThat(batch.get(i).probabilities()).containsExactly(alone, offset(1e-6f));
             final int best = batch.get(i).predicted();
@@ -34,6 +37,20 @@ class DigitClassifierTest {
             }
             assertThat(batch.get(i).confidence()).isEqualTo(alone[best], offset(1e-6f));
         }
+    }
+
+    @Test
+    void batchesRunInAFewShapesWithAtMostAnEighthOfPadding() {
+        final java.util.Set<Integer> shapes = new java.util.TreeSet<>();
+        for (int images = 1; images <= 128; images++) {
+            final int padded = DigitClassifier.paddedBatch(images);
+            shapes.add(padded);
+            assertThat(padded).isBetween(images, Math.max(images, images * 9 / 8));
+        }
+        assertThat(shapes).hasSize(40).contains(1, 16, 48, 64, 120, 128);
+        assertThat(DigitClassifier.paddedBatch(45)).isEqualTo(48);
+        assertThat(DigitClassifier.paddedBatch(129)).isEqualTo(144);
+        assertThat(DigitClassifier.paddedBatch(512)).isEqualTo(512);
     }
 
     @Test
