@@ -76,9 +76,9 @@ public final class DigitClassifier {
      * up to one of eight sizes per doubling (at most an eighth more work, none for full batches of a
      * power of two). oneDNN, under ND4J, builds machine code for each layer at each batch shape and
      * caches 1,024 such primitives; a stream app's batches, of any size up to 128 at light load,
-     * overflowed that cache, and a third of the primitives a forward pass needed were built again,
-     * forward passes taking up to four times the CPU per image (docs/benchmarks.md). These shapes,
-     * about ten primitives each, stay cached.
+     * overflowed that cache, and a third of the primitives a forward pass needed were built again:
+     * twice the CPU per image, four times the wait (docs/benchmarks.md). These shapes, about ten
+     * primitives each, stay cached.
      */
     static int paddedBatch(final int images) {
         if (images <= 16) {
