@@ -179,11 +179,13 @@ public final class StreamBenchmark implements Callable<Integer> {
             // the machine is shared and its speed drifts by 10-20% over minutes, so each round's
             // ratio compares two measurements taken within seconds, and the median ratio is reported.
             final CpuShares cpu = new CpuShares(service);
+            final StageLatencies fullStages = new StageLatencies(service.metrics());
             for (int round = 0; round < fullRounds; round++) {
                 final double alone = modelAlone.measure(this, modelSeconds, false);
                 pairs.add(new Pair(alone, run(clients, measured, 0, "full", cpu)));
             }
             cpu.print();
+            fullStages.print("full");
             halfRate = median(pairs, pair -> pair.full().imagesPerSecond()) / 2;
             final double commitsBefore = cpu.commits();
             final long halfStart = System.nanoTime();
@@ -194,7 +196,7 @@ public final class StreamBenchmark implements Callable<Integer> {
             half = run(clients, cycled(measured, (int) (halfRate * halfLoadSeconds)), halfRate, "half");
             System.out.printf(Locale.ROOT, "Commits per second at half load: %.0f%n",
                     (cpu.commits() - commitsBefore) / ((System.nanoTime() - halfStart) / 1e9));
-            stages.print();
+            stages.print("half");
         }
         System.out.println("model only, after the app:");
         final double modelAfter = modelAlone.measure(this, modelSeconds, false);
@@ -254,8 +256,9 @@ public final class StreamBenchmark implements Callable<Integer> {
             return metrics.registry().get("digits.inference.batch.size").summary();
         }
 
-        void print() {
-            final StringBuilder line = new StringBuilder("Latency in the app at half load, p50/p99 (to bucket bounds):");
+        void print(final String load) {
+            final StringBuilder line = new StringBuilder("Latency in the app at " + load
+                    + " load, p50/p99 (to bucket bounds):");
             timers().forEach((name, timer) -> {
                 final CountAtBucket[] now = timer.takeSnapshot().histogramCounts();
                 final CountAtBucket[] then = before.get(name).histogramCounts();
