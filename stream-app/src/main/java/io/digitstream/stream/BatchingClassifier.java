@@ -65,7 +65,8 @@ public final class BatchingClassifier implements Processor<String, DecodedImage,
     private record Buffered(long sequence, DecodedImage image, long readAtMs) {
     }
 
-    private record InFlight(List<Buffered> images, long handedOverAtMs, Future<ClassifierPool.Batch> results) {
+    private record InFlight(List<Buffered> images, long handedOverAtMs, long handedOverNanos,
+            Future<ClassifierPool.Batch> results) {
     }
 
     public BatchingClassifier(final ClassifierPool pool, final TopologySettings settings, final StreamMetrics metrics) {
@@ -137,7 +138,7 @@ public final class BatchingClassifier implements Processor<String, DecodedImage,
         for (final Buffered entry : batch) {
             pixels.add(entry.image().pixels());
         }
-        inFlight.add(new InFlight(batch, System.currentTimeMillis(), worker.classify(pixels)));
+        inFlight.add(new InFlight(batch, System.currentTimeMillis(), System.nanoTime(), worker.classify(pixels)));
         if (!settings.overlapInference()) {
             forwardOldest();
         }
@@ -149,6 +150,7 @@ public final class BatchingClassifier implements Processor<String, DecodedImage,
         final ClassifierPool.Batch done = await(batch.results());
         final List<Classification> results = done.results();
         metrics.batch(results.size(), done.nanos());
+        metrics.handOver(done.startNanos() - batch.handedOverNanos(), System.nanoTime() - done.endNanos());
         // The prediction is stamped with Kafka Streams' wall clock, which the label join's expiry
         // goes by; the metrics read the system's, as Kafka Streams reads its clock once per round
         // of processing, before this thread waited for the forward pass.

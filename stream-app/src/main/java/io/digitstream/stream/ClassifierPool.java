@@ -56,8 +56,12 @@ public final class ClassifierPool implements AutoCloseable {
         workers.clear();
     }
 
-    /** One forward pass's answers, in the order of its images, and how long it took. */
-    public record Batch(List<Classification> results, long nanos) {
+    /** One forward pass's answers, in the order of its images, and when it started and ended ({@link System#nanoTime}). */
+    public record Batch(List<Classification> results, long startNanos, long endNanos) {
+
+        public long nanos() {
+            return endNanos - startNanos;
+        }
     }
 
     /** A network copy and the one thread that runs it. */
@@ -83,7 +87,7 @@ public final class ClassifierPool implements AutoCloseable {
             return executor.submit(() -> {
                 final long start = System.nanoTime();
                 final List<Classification> results = classifier.classify(images);
-                return new Batch(results, System.nanoTime() - start);
+                return new Batch(results, start, System.nanoTime());
             });
         }
 

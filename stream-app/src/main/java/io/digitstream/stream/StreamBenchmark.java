@@ -249,6 +249,8 @@ public final class StreamBenchmark implements Callable<Integer> {
             metrics.registry().find("digits.latency.stage").timers()
                     .forEach(timer -> timers.put(timer.getId().getTag("stage"), timer));
             timers.put("of which forward passes", metrics.registry().get("digits.inference.time").timer());
+            metrics.registry().find("digits.inference.handover").timers().forEach(timer -> timers.put(
+                    "batches " + timer.getId().getTag("part"), timer));
             return timers;
         }
 

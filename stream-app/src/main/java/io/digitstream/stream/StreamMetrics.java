@@ -32,6 +32,8 @@ public final class StreamMetrics {
     private final Timer untilRead;
     private final Timer batching;
     private final Timer inference;
+    private final Timer queued;
+    private final Timer collected;
     private final DistributionSummary confidence;
     private final Map<String, AtomicReference<Double>> accuracyPerClass = new ConcurrentHashMap<>();
     private final Map<String, Long> latestWindowPerClass = new ConcurrentHashMap<>();
@@ -72,6 +74,8 @@ public final class StreamMetrics {
         untilRead = stage("until-read");
         batching = stage("batching");
         inference = stage("inference");
+        queued = handOverPart("queued");
+        collected = handOverPart("collected");
         confidence = DistributionSummary.builder("digits.prediction.confidence")
                 .description("Probability of the predicted digit")
                 .serviceLevelObjectives(0.5, 0.8, 0.9, 0.95, 0.99, 0.999).register(registry);
@@ -91,6 +95,21 @@ public final class StreamMetrics {
                         + " (to its batch leaving for the network), inference (queue and forward pass)")
                 .publishPercentileHistogram().minimumExpectedValue(Duration.ofMillis(1))
                 .maximumExpectedValue(Duration.ofSeconds(30)).register(registry);
+    }
+
+    private Timer handOverPart(final String part) {
+        return Timer.builder("digits.inference.handover").tag("part", part)
+                .description("Per batch, the inference stage's wait besides the forward pass: queued (handed to"
+                        + " the inference thread until its forward pass starts), collected (forward pass done"
+                        + " until the stream thread forwards its predictions)")
+                .publishPercentileHistogram().minimumExpectedValue(Duration.ofMillis(1))
+                .maximumExpectedValue(Duration.ofSeconds(30)).register(registry);
+    }
+
+    /** Records how long one batch waited for its forward pass, and then for its stream thread. */
+    public void handOver(final long queuedNanos, final long collectedNanos) {
+        queued.record(Math.max(0, queuedNanos), TimeUnit.NANOSECONDS);
+        collected.record(Math.max(0, collectedNanos), TimeUnit.NANOSECONDS);
     }
 
     /** Records the parts of one image's latency, in milliseconds. */

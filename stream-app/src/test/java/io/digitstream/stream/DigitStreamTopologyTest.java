@@ -125,6 +125,10 @@ class DigitStreamTopologyTest {
             assertThat(metrics.registry().get("digits.latency.stage").tag("stage", stage).timer().count())
                     .as(stage).isEqualTo(10);
         }
+        for (final String part : List.of("queued", "collected")) {
+            assertThat(metrics.registry().get("digits.inference.handover").tag("part", part).timer().count())
+                    .as(part).isEqualTo(3);
+        }
     }
 
     @Test
