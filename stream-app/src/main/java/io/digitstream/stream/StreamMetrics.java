@@ -67,10 +67,8 @@ public final class StreamMetrics {
         inferenceTime = Timer.builder("digits.inference.time").description("Time of one batched forward pass")
                 .publishPercentileHistogram().minimumExpectedValue(Duration.ofMillis(1))
                 .maximumExpectedValue(Duration.ofSeconds(2)).register(registry);
-        endToEndLatency = Timer.builder("digits.latency")
-                .description("From an image's event time to its prediction")
-                .publishPercentileHistogram().minimumExpectedValue(Duration.ofMillis(1))
-                .maximumExpectedValue(Duration.ofSeconds(30)).register(registry);
+        endToEndLatency = latency(Timer.builder("digits.latency")
+                .description("From an image's event time to its prediction"));
         untilRead = stage("until-read");
         batching = stage("batching");
         inference = stage("inference");
@@ -90,19 +88,21 @@ public final class StreamMetrics {
     }
 
     private Timer stage(final String stage) {
-        return Timer.builder("digits.latency.stage").tag("stage", stage)
+        return latency(Timer.builder("digits.latency.stage").tag("stage", stage)
                 .description("The latency in parts: until-read (event time to the app reading the image), batching"
-                        + " (to its batch leaving for the network), inference (queue and forward pass)")
-                .publishPercentileHistogram().minimumExpectedValue(Duration.ofMillis(1))
-                .maximumExpectedValue(Duration.ofSeconds(30)).register(registry);
+                        + " (to its batch leaving for the network), inference (queue and forward pass)"));
     }
 
     private Timer handOverPart(final String part) {
-        return Timer.builder("digits.inference.handover").tag("part", part)
+        return latency(Timer.builder("digits.inference.handover").tag("part", part)
                 .description("Per batch, the inference stage's wait besides the forward pass: queued (handed to"
                         + " the inference thread until its forward pass starts), collected (forward pass done"
-                        + " until the stream thread forwards its predictions)")
-                .publishPercentileHistogram().minimumExpectedValue(Duration.ofMillis(1))
+                        + " until the stream thread forwards its predictions)"));
+    }
+
+    /** A histogram of waits from a millisecond to half a minute. */
+    private Timer latency(final Timer.Builder builder) {
+        return builder.publishPercentileHistogram().minimumExpectedValue(Duration.ofMillis(1))
                 .maximumExpectedValue(Duration.ofSeconds(30)).register(registry);
     }
 
