@@ -56,7 +56,7 @@ public final class ClassifierPool implements AutoCloseable {
         workers.clear();
     }
 
-    /** One forward pass's answers, in the order of its images, and when it started and ended ({@link System#nanoTime}). */
+    /** One forward pass's answers, in the order of its images, and when it started and ended (nanoTime). */
     public record Batch(List<Classification> results, long startNanos, long endNanos) {
 
         public long nanos() {

@@ -243,7 +243,7 @@ public final class StreamBenchmark implements Callable<Integer> {
             batchesBefore = batchSizes().takeSnapshot();
         }
 
-        /** The parts of the latency, and the forward passes alone. */
+        /** The parts of the latency, the forward passes alone, and each batch's waits before and after its pass. */
         private Map<String, Timer> timers() {
             final Map<String, Timer> timers = new java.util.LinkedHashMap<>();
             metrics.registry().find("digits.latency.stage").timers()
