@@ -228,8 +228,10 @@ public final class StreamBenchmark implements Callable<Integer> {
     }
 
     /**
-     * The parts of the app's latency ({@code digits_latency_stage}) over one run: the percentiles of
-     * what its histograms counted since this was made, to the histogram's bucket bounds.
+     * The parts of the app's latency ({@code digits_latency_stage}, the forward passes'
+     * {@code digits_inference_time} and the batches' {@code digits_inference_handover}) over a stretch
+     * of the run: the percentiles of what the histograms counted since this was made, to their
+     * bucket bounds, and the mean images per forward pass.
      */
     private static final class StageLatencies {
 
