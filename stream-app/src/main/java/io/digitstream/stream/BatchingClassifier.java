@@ -151,10 +151,8 @@ public final class BatchingClassifier implements Processor<String, DecodedImage,
         final List<Classification> results = done.results();
         metrics.batch(results.size(), done.nanos());
         metrics.handOver(done.startNanos() - batch.handedOverNanos(), System.nanoTime() - done.endNanos());
-        // The prediction is stamped with Kafka Streams' wall clock, which the label join's expiry
-        // goes by; the metrics read the system's, as Kafka Streams reads its clock once per round
-        // of processing, before this thread waited for the forward pass.
-        final long madeAt = context.currentSystemTimeMs();
+        // The system clock, not Kafka Streams' cached one: that was read once per round of
+        // processing, before this thread waited for the forward pass.
         final long now = System.currentTimeMillis();
         final String modelVersion = worker.modelVersion();
         for (int i = 0; i < results.size(); i++) {
@@ -164,7 +162,7 @@ public final class BatchingClassifier implements Processor<String, DecodedImage,
             final Integer label = image.label();
             final Prediction prediction = new Prediction(image.id(), result.predicted(), result.confidence(),
                     result.probabilities(), modelVersion, label,
-                    label == null ? null : label == result.predicted(), image.eventTime(), madeAt);
+                    label == null ? null : label == result.predicted(), image.eventTime(), now);
             metrics.prediction(result.predicted(), result.confidence(), now - image.eventTime());
             metrics.stages(buffered.readAtMs() - image.eventTime(), batch.handedOverAtMs() - buffered.readAtMs(),
                     now - batch.handedOverAtMs());

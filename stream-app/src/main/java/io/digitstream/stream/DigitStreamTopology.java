@@ -71,7 +71,7 @@ public final class DigitStreamTopology {
 
         builder.addStateStore(logged(Stores.keyValueStoreBuilder(
                 Stores.inMemoryKeyValueStore(LabelJoiner.AWAITING_LABEL_STORE), KEYS,
-                JsonSerde.serdeFor(Prediction.class))));
+                JsonSerde.serdeFor(PendingPrediction.class))));
         builder.addStateStore(logged(Stores.keyValueStoreBuilder(
                 Stores.inMemoryKeyValueStore(LabelJoiner.AWAITING_PREDICTION_STORE), KEYS,
                 JsonSerde.serdeFor(PendingLabel.class))));

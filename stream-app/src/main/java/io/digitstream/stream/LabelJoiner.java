@@ -37,7 +37,7 @@ public final class LabelJoiner implements Processor<String, JoinInput, String, L
     private final Duration window;
     private final StreamMetrics metrics;
     private ProcessorContext<String, LabeledPrediction> context;
-    private KeyValueStore<String, Prediction> awaitingLabel;
+    private KeyValueStore<String, PendingPrediction> awaitingLabel;
     private KeyValueStore<String, PendingLabel> awaitingPrediction;
 
     public LabelJoiner(final Duration window, final StreamMetrics metrics) {
@@ -66,15 +66,17 @@ public final class LabelJoiner implements Processor<String, JoinInput, String, L
     }
 
     private void onPrediction(final Record<String, JoinInput> record, final Prediction prediction) {
+        final PendingPrediction pending = new PendingPrediction(prediction.predicted(), prediction.modelVersion(),
+                prediction.eventTime(), context.currentSystemTimeMs());
         if (prediction.label() != null) {
-            emit(record, prediction, prediction.label());
+            emit(record, prediction.id(), pending, prediction.label());
             return;
         }
         final PendingLabel label = awaitingPrediction.delete(prediction.id());
         if (label != null) {
-            emit(record, prediction, label.label());
+            emit(record, prediction.id(), pending, label.label());
         } else {
-            awaitingLabel.put(prediction.id(), prediction);
+            awaitingLabel.put(prediction.id(), pending);
         }
     }
 
@@ -86,29 +88,29 @@ public final class LabelJoiner implements Processor<String, JoinInput, String, L
             throw new InvalidMessageException("bad-label", "label " + label.label() + " for image " + label.id()
                     + " is not a digit 0-9");
         }
-        final Prediction prediction = awaitingLabel.delete(label.id());
+        final PendingPrediction prediction = awaitingLabel.delete(label.id());
         if (prediction != null) {
-            emit(record, prediction, label.label());
+            emit(record, label.id(), prediction, label.label());
         } else {
             awaitingPrediction.put(label.id(), new PendingLabel(label.label(), context.currentSystemTimeMs()));
         }
     }
 
-    private void emit(final Record<String, JoinInput> record, final Prediction prediction, final int label) {
+    private void emit(final Record<String, JoinInput> record, final String id, final PendingPrediction prediction,
+            final int label) {
         // The labelled prediction keeps the image's event time, so it counts in the image's window.
-        context.forward(new Record<>(prediction.id(),
-                new LabeledPrediction(prediction.id(), label, prediction.predicted(), prediction.modelVersion()),
-                prediction.eventTime(), record.headers()));
+        context.forward(new Record<>(id, new LabeledPrediction(id, label, prediction.predicted(),
+                prediction.modelVersion()), prediction.eventTime(), record.headers()));
     }
 
     private void expire(final long now) {
         final long cutoff = now - window.toMillis();
         final List<String> expiredPredictions = new ArrayList<>();
         long waitingPredictions = 0;
-        try (KeyValueIterator<String, Prediction> all = awaitingLabel.all()) {
+        try (KeyValueIterator<String, PendingPrediction> all = awaitingLabel.all()) {
             while (all.hasNext()) {
                 final var entry = all.next();
-                if (entry.value.processingTime() < cutoff) {
+                if (entry.value.arrivedAt() < cutoff) {
                     expiredPredictions.add(entry.key);
                 } else {
                     waitingPredictions++;

@@ -101,6 +101,7 @@ class DigitStreamTopologyTest {
 
     @Test
     void classifiesInBatchesAndForwardsPredictionsInInputOrder() {
+        final long before = System.currentTimeMillis();
         for (int i = 0; i < 10; i++) {
             images.pipeInput("img-" + i, json(DigitImage.ofPixels("img-" + i, TestFixtures.pixels(i),
                     TestFixtures.mnist().test().label(i), null, "test")));
@@ -120,6 +121,8 @@ class DigitStreamTopologyTest {
         assertThat(first.probabilities()).hasSize(10);
         assertThat(first.confidence()).isEqualTo(first.probabilities()[first.predicted()]);
         assertThat(first.eventTime()).isEqualTo(START.toEpochMilli());
+        // When the prediction was made by the clock, not by the driver's simulated wall clock.
+        assertThat(first.processingTime()).isBetween(before, System.currentTimeMillis());
         assertThat(metrics.registry().get("digits.inference.batch.size").summary().count()).isEqualTo(3);
         for (final String stage : List.of("until-read", "batching", "inference")) {
             assertThat(metrics.registry().get("digits.latency.stage").tag("stage", stage).timer().count())
