@@ -66,18 +66,18 @@ public final class LabelJoiner implements Processor<String, JoinInput, String, L
     }
 
     private void onPrediction(final Record<String, JoinInput> record, final Prediction prediction) {
-        final PendingPrediction pending = new PendingPrediction(prediction.predicted(), prediction.modelVersion(),
-                prediction.eventTime(), context.currentSystemTimeMs());
-        if (prediction.label() != null) {
-            emit(record, prediction.id(), pending, prediction.label());
-            return;
+        Integer label = prediction.label();
+        if (label == null) {
+            final PendingLabel late = awaitingPrediction.delete(prediction.id());
+            if (late == null) {
+                awaitingLabel.put(prediction.id(), new PendingPrediction(prediction.predicted(),
+                        prediction.modelVersion(), prediction.eventTime(), context.currentSystemTimeMs()));
+                return;
+            }
+            label = late.label();
         }
-        final PendingLabel label = awaitingPrediction.delete(prediction.id());
-        if (label != null) {
-            emit(record, prediction.id(), pending, label.label());
-        } else {
-            awaitingLabel.put(prediction.id(), pending);
-        }
+        emit(record, new LabeledPrediction(prediction.id(), label, prediction.predicted(), prediction.modelVersion()),
+                prediction.eventTime());
     }
 
     private void onLabel(final Record<String, JoinInput> record, final DigitLabel label) {
@@ -90,17 +90,16 @@ public final class LabelJoiner implements Processor<String, JoinInput, String, L
         }
         final PendingPrediction prediction = awaitingLabel.delete(label.id());
         if (prediction != null) {
-            emit(record, label.id(), prediction, label.label());
+            emit(record, new LabeledPrediction(label.id(), label.label(), prediction.predicted(),
+                    prediction.modelVersion()), prediction.eventTime());
         } else {
             awaitingPrediction.put(label.id(), new PendingLabel(label.label(), context.currentSystemTimeMs()));
         }
     }
 
-    private void emit(final Record<String, JoinInput> record, final String id, final PendingPrediction prediction,
-            final int label) {
+    private void emit(final Record<String, JoinInput> record, final LabeledPrediction labelled, final long eventTime) {
         // The labelled prediction keeps the image's event time, so it counts in the image's window.
-        context.forward(new Record<>(id, new LabeledPrediction(id, label, prediction.predicted(),
-                prediction.modelVersion()), prediction.eventTime(), record.headers()));
+        context.forward(new Record<>(labelled.id(), labelled, eventTime, record.headers()));
     }
 
     private void expire(final long now) {
