@@ -461,6 +461,54 @@ public final class StreamBenchmark implements Callable<Integer> {
     }
 
     /**
+     * What went wrong between the clients and the broker without failing anything: error answers
+     * the embedded broker gave, by request and error, and records its producers sent again. Both
+     * come from JMX, so the load generator's producer counts with the app's. A round that stalls
+     * with these at zero waited on something else than a refused request and its backoff.
+     */
+    private record KafkaTrouble(Map<String, Long> errors, long retriedRecords) {
+
+        static KafkaTrouble now() {
+            final Map<String, Long> errors = new TreeMap<>();
+            long retried = 0;
+            final javax.management.MBeanServer server = ManagementFactory.getPlatformMBeanServer();
+            try {
+                for (final javax.management.ObjectName name : server.queryNames(new javax.management.ObjectName(
+                        "kafka.network:type=RequestMetrics,name=ErrorsPerSec,*"), null)) {
+                    if (!"NONE".equals(name.getKeyProperty("error"))) {
+                        errors.merge(name.getKeyProperty("request") + " " + name.getKeyProperty("error"),
+                                ((Number) server.getAttribute(name, "Count")).longValue(), Long::sum);
+                    }
+                }
+                for (final javax.management.ObjectName name : server.queryNames(new javax.management.ObjectName(
+                        "kafka.producer:type=producer-metrics,*"), null)) {
+                    retried += ((Number) server.getAttribute(name, "record-retry-total")).longValue();
+                }
+            } catch (final javax.management.JMException e) {
+                // Nothing to tell: the figures are a diagnosis, not part of the result.
+            }
+            return new KafkaTrouble(errors, retried);
+        }
+
+        /** What happened since {@code before}, in one line, or nothing when nothing did. */
+        java.util.Optional<String> since(final KafkaTrouble before) {
+            final StringBuilder line = new StringBuilder();
+            errors.forEach((error, count) -> {
+                final long more = count - before.errors.getOrDefault(error, 0L);
+                if (more > 0) {
+                    line.append(line.isEmpty() ? "" : ", ").append(error).append(' ').append(more);
+                }
+            });
+            final long retries = retriedRecords - before.retriedRecords;
+            if (line.isEmpty() && retries == 0) {
+                return java.util.Optional.empty();
+            }
+            return java.util.Optional.of(String.format(Locale.ROOT, "broker error answers: %s; records sent again: %,d",
+                    line.isEmpty() ? "none" : line, retries));
+        }
+    }
+
+    /**
      * Where the process's CPU time goes during the measured rounds, per group of threads: the
      * inference workers (forward passes), the stream threads (decode, batching, join, accuracy, and
      * the forward passes too without overlap), their producers' I/O, the load
@@ -690,6 +738,7 @@ public final class StreamBenchmark implements Callable<Integer> {
         if (cpu != null) {
             cpu.begin();
         }
+        final KafkaTrouble troubleBefore = KafkaTrouble.now();
         final long start = System.nanoTime();
         // At full load, one permit per image the load generator may still send before it has to
         // wait for a prediction: it sleeps until the consumer hands some back, not polling.
@@ -766,6 +815,7 @@ public final class StreamBenchmark implements Callable<Integer> {
         System.out.printf(Locale.ROOT, "%-8s %,7d images in %6.1f s: %,6.0f images/s sustained (%,6.0f over the"
                 + " whole round), p50 %4.0f ms, p99 %5.0f ms%n", name, images.size(), seconds,
                 result.imagesPerSecond(), result.wholeRound(), result.p50(), result.p99());
+        KafkaTrouble.now().since(troubleBefore).ifPresent(trouble -> System.out.println("         " + trouble));
         if (made != null) {
             final long[] untilMade = made.clone();
             final long[] afterMade = new long[made.length];
