@@ -106,6 +106,10 @@ public final class StreamBenchmark implements Callable<Integer> {
             description = "Use this Kafka instead of starting the embedded broker in this process.")
     private String bootstrapServers;
 
+    @Option(names = "--client-waits",
+            description = "After each round, print what Kafka's clients and the embedded broker report waiting on.")
+    private static boolean clientWaits;
+
     @Option(names = {"-s", "--set"}, description = "App settings, as for stream-app --set.")
     private Map<String, String> settings = new HashMap<>();
 
@@ -180,22 +184,22 @@ public final class StreamBenchmark implements Callable<Integer> {
             // ratio compares two measurements taken within seconds, and the median ratio is reported.
             final CpuShares cpu = new CpuShares(service);
             final StageLatencies fullStages = new StageLatencies(service.metrics());
+            final CommitTimes fullCommits = CommitTimes.of(service);
             for (int round = 0; round < fullRounds; round++) {
                 final double alone = modelAlone.measure(this, modelSeconds, false);
                 pairs.add(new Pair(alone, run(clients, measured, 0, "full", cpu)));
             }
             cpu.print();
+            System.out.println(CommitTimes.of(service).since(fullCommits));
             fullStages.print("full");
             halfRate = median(pairs, pair -> pair.full().imagesPerSecond()) / 2;
-            final double commitsBefore = cpu.commits();
-            final long halfStart = System.nanoTime();
+            final CommitTimes halfCommits = CommitTimes.of(service);
             final StageLatencies stages = new StageLatencies(service.metrics());
             // The measured round's images over and over: made afresh, a run of several hundred thousand
             // events filled the heap the app shares, and the collector's work (up to 0.4 of a core in
             // a 60 s run) and pauses counted against the app's latency.
             half = run(clients, cycled(measured, (int) (halfRate * halfLoadSeconds)), halfRate, "half");
-            System.out.printf(Locale.ROOT, "Commits per second at half load: %.0f%n",
-                    (cpu.commits() - commitsBefore) / ((System.nanoTime() - halfStart) / 1e9));
+            System.out.println(CommitTimes.of(service).since(halfCommits));
             stages.print("half");
         }
         System.out.println("model only, after the app:");
@@ -458,6 +462,90 @@ public final class StreamBenchmark implements Callable<Integer> {
      * the last prediction received, the pipeline's fill and drain included.
      */
     private record Run(double imagesPerSecond, double wholeRound, double p50, double p99) {
+    }
+
+    /**
+     * The stream threads' commits and what each waited on, from Kafka Streams' and its producers'
+     * metrics: under exactly-once a commit flushes the producer, adds the input offsets to the
+     * transaction and commits it, and its stream thread reads nothing meanwhile.
+     */
+    private record CommitTimes(long atNanos, double commits, double flushNanos, double offsetsNanos,
+            double commitNanos) {
+
+        static CommitTimes of(final StreamService service) {
+            final Map<String, Double> sums = new HashMap<>();
+            service.streamsMetrics().forEach((name, metric) -> {
+                final boolean counted = name.group().equals("stream-thread-metrics") && name.name().equals("commit-total")
+                        || name.group().equals("producer-metrics") && name.name().endsWith("-time-ns-total");
+                if (counted && metric.metricValue() instanceof Number value) {
+                    sums.merge(name.name(), value.doubleValue(), Double::sum);
+                }
+            });
+            return new CommitTimes(System.nanoTime(), sums.getOrDefault("commit-total", 0.0),
+                    sums.getOrDefault("flush-time-ns-total", 0.0),
+                    sums.getOrDefault("txn-send-offsets-time-ns-total", 0.0),
+                    sums.getOrDefault("txn-commit-time-ns-total", 0.0));
+        }
+
+        String since(final CommitTimes before) {
+            final double commitsDone = commits - before.commits;
+            final double perCommit = 1e6 * Math.max(1, commitsDone);
+            return String.format(Locale.ROOT, "Commits: %.0f per second; per commit, its stream thread waited %.1f ms"
+                    + " on the producer's flush, %.1f ms adding offsets, %.1f ms committing the transaction",
+                    commitsDone / ((atNanos - before.atNanos) / 1e9), (flushNanos - before.flushNanos) / perCommit,
+                    (offsetsNanos - before.offsetsNanos) / perCommit, (commitNanos - before.commitNanos) / perCommit);
+        }
+    }
+
+    /**
+     * Where an image can wait between the load generator and the stream threads, from the clients'
+     * and the broker's metrics: the clients' over their last 30-60 s, the broker's over its last
+     * few minutes, both as JMX publishes them.
+     */
+    private static String clientWaits() {
+        final String load = "kafka.producer:type=producer-metrics,client-id=bench-load";
+        final String broker = "kafka.network:type=RequestMetrics,name=%s,request=%s";
+        final String threads = "kafka.streams:type=stream-thread-metrics,*";
+        return String.format(Locale.ROOT, "load generator: record queue max %.0f ms, request max %.0f ms, buffer wait"
+                + " %.1f%%; broker p99/max: Produce %.0f/%.0f ms (queued %.0f/%.0f), FetchConsumer %.0f/%.0f ms;"
+                + " stream threads: fetch max %.0f ms, %.0f polls/s of %.0f records and %.1f ms on average"
+                + " (max %.0f ms), commit max %.0f ms, process %.0f%%, poll %.0f%% of their time",
+                jmx(load, "record-queue-time-max"), jmx(load, "request-latency-max"),
+                100 * jmx(load, "bufferpool-wait-ratio"),
+                jmx(String.format(broker, "TotalTimeMs", "Produce"), "99thPercentile"),
+                jmx(String.format(broker, "TotalTimeMs", "Produce"), "Max"),
+                jmx(String.format(broker, "RequestQueueTimeMs", "Produce"), "99thPercentile"),
+                jmx(String.format(broker, "RequestQueueTimeMs", "Produce"), "Max"),
+                jmx(String.format(broker, "TotalTimeMs", "FetchConsumer"), "99thPercentile"),
+                jmx(String.format(broker, "TotalTimeMs", "FetchConsumer"), "Max"),
+                jmx("kafka.consumer:type=consumer-fetch-manager-metrics,client-id=*StreamThread-*-consumer",
+                        "fetch-latency-max"),
+                jmx(threads, "poll-rate"), jmx(threads, "poll-records-avg"), jmx(threads, "poll-latency-avg"),
+                jmx(threads, "poll-latency-max"), jmx(threads, "commit-latency-max"),
+                100 * jmx(threads, "process-ratio"), 100 * jmx(threads, "poll-ratio"));
+    }
+
+    /** The largest value of {@code attribute} among the MBeans {@code pattern} names that have it; NaN if none. */
+    private static double jmx(final String pattern, final String attribute) {
+        final javax.management.MBeanServer server = ManagementFactory.getPlatformMBeanServer();
+        double max = Double.NaN;
+        final java.util.Set<javax.management.ObjectName> names;
+        try {
+            names = server.queryNames(new javax.management.ObjectName(pattern), null);
+        } catch (final javax.management.MalformedObjectNameException e) {
+            throw new IllegalArgumentException(e);
+        }
+        for (final javax.management.ObjectName name : names) {
+            try {
+                if (server.getAttribute(name, attribute) instanceof Number value && !Double.isNaN(value.doubleValue())
+                        && !(value.doubleValue() <= max)) {
+                    max = value.doubleValue();
+                }
+            } catch (final javax.management.JMException e) {
+                // Kafka Streams registers two MBeans per thread; only one has the thread's figures.
+            }
+        }
+        return max;
     }
 
     /**
@@ -816,6 +904,9 @@ public final class StreamBenchmark implements Callable<Integer> {
                 + " whole round), p50 %4.0f ms, p99 %5.0f ms%n", name, images.size(), seconds,
                 result.imagesPerSecond(), result.wholeRound(), result.p50(), result.p99());
         KafkaTrouble.now().since(troubleBefore).ifPresent(trouble -> System.out.println("         " + trouble));
+        if (clientWaits) {
+            System.out.println("         " + clientWaits());
+        }
         if (made != null) {
             final long[] untilMade = made.clone();
             final long[] afterMade = new long[made.length];
@@ -911,7 +1002,7 @@ public final class StreamBenchmark implements Callable<Integer> {
             this.consumer = new KafkaConsumer<>(props, new StringDeserializer(), new ByteArrayDeserializer());
             consumer.assign(consumer.partitionsFor(Topics.PREDICTIONS).stream()
                     .map(partition -> new TopicPartition(partition.topic(), partition.partition())).toList());
-            this.producer = new ImageProducer(bootstrap, Map.of(), Duration.ZERO);
+            this.producer = new ImageProducer(bootstrap, Map.of("client.id", "bench-load"), Duration.ZERO);
         }
 
         @Override
