@@ -35,6 +35,8 @@ public record AppConfig(String bootstrapServers, Path brokerDir, int brokerPort,
         short replicationFactor, TopologySettings topology, Map<String, String> kafka) {
 
     public static final String ENV_PREFIX = "DIGITS_";
+    /** The Kafka Streams consumers' socket receive buffer when none is set: a few fetch answers. */
+    static final int CONSUMER_SOCKET_BUFFER = 4 * 1024 * 1024;
     /** Kafka Streams' commit interval under exactly-once when none is set. */
     private static final long EXACTLY_ONCE_COMMIT_MS = 100;
 
@@ -146,6 +148,11 @@ public record AppConfig(String bootstrapServers, Path brokerDir, int brokerPort,
                 Integer.toString(Math.max(1, Math.min(Runtime.getRuntime().availableProcessors(), partitions))));
         // The default 16 KB producer batch holds about five images.
         props.putIfAbsent(StreamsConfig.producerPrefix("batch.size"), "262144");
+        // A fetch answers with up to 1 MB of images per partition; through the default 64 KB socket
+        // buffer most of it moves only while the stream thread sits in poll(), as the consumer reads
+        // its socket nowhere else. With room for the whole answer, the fetch sent off at the end of
+        // one poll arrives while the thread works (the kernel caps this at net.core.rmem_max).
+        props.putIfAbsent(StreamsConfig.consumerPrefix("receive.buffer.bytes"), Integer.toString(CONSUMER_SOCKET_BUFFER));
         // Under exactly-once nothing the app writes is visible before its transaction commits, and
         // the commit flushes the producer: lingering up to the commit interval costs readers nothing
         // and sends a batch per partition per commit instead of one every few milliseconds, less

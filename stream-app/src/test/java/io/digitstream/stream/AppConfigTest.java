@@ -54,7 +54,10 @@ class AppConfigTest {
                 .containsEntry("sasl.mechanism", "PLAIN")
                 .containsEntry("producer.linger.ms", "50")
                 .containsEntry("producer.batch.size", "262144")
+                .containsEntry("consumer.receive.buffer.bytes", "4194304")
                 .containsEntry("application.id", "digit-stream");
+        assertThat(AppConfig.load(null, Map.of(), Map.of("consumer.receive.buffer.bytes", "-1")).streamsProperties())
+                .containsEntry("consumer.receive.buffer.bytes", "-1");
     }
 
     @Test
