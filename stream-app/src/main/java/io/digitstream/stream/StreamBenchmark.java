@@ -527,8 +527,22 @@ public final class StreamBenchmark implements Callable<Integer> {
 
     /** The largest value of {@code attribute} among the MBeans {@code pattern} names that have it; NaN if none. */
     private static double jmx(final String pattern, final String attribute) {
+        final double[] max = {Double.NaN};
+        eachMBean(pattern, attribute, (name, value) -> {
+            if (!Double.isNaN(value.doubleValue()) && !(value.doubleValue() <= max[0])) {
+                max[0] = value.doubleValue();
+            }
+        });
+        return max[0];
+    }
+
+    /**
+     * Hands {@code attribute} of each MBean {@code pattern} names to {@code use}, skipping those
+     * without it: Kafka Streams, for one, registers two MBeans per thread and only one has its figures.
+     */
+    private static void eachMBean(final String pattern, final String attribute,
+            final java.util.function.BiConsumer<javax.management.ObjectName, Number> use) {
         final javax.management.MBeanServer server = ManagementFactory.getPlatformMBeanServer();
-        double max = Double.NaN;
         final java.util.Set<javax.management.ObjectName> names;
         try {
             names = server.queryNames(new javax.management.ObjectName(pattern), null);
@@ -537,15 +551,13 @@ public final class StreamBenchmark implements Callable<Integer> {
         }
         for (final javax.management.ObjectName name : names) {
             try {
-                if (server.getAttribute(name, attribute) instanceof Number value && !Double.isNaN(value.doubleValue())
-                        && !(value.doubleValue() <= max)) {
-                    max = value.doubleValue();
+                if (server.getAttribute(name, attribute) instanceof Number value) {
+                    use.accept(name, value);
                 }
             } catch (final javax.management.JMException e) {
-                // Kafka Streams registers two MBeans per thread; only one has the thread's figures.
+                // An MBean without this attribute, or one unregistered meanwhile: nothing to count.
             }
         }
-        return max;
     }
 
     /**
@@ -558,24 +570,16 @@ public final class StreamBenchmark implements Callable<Integer> {
 
         static KafkaTrouble now() {
             final Map<String, Long> errors = new TreeMap<>();
-            long retried = 0;
-            final javax.management.MBeanServer server = ManagementFactory.getPlatformMBeanServer();
-            try {
-                for (final javax.management.ObjectName name : server.queryNames(new javax.management.ObjectName(
-                        "kafka.network:type=RequestMetrics,name=ErrorsPerSec,*"), null)) {
-                    if (!"NONE".equals(name.getKeyProperty("error"))) {
-                        errors.merge(name.getKeyProperty("request") + " " + name.getKeyProperty("error"),
-                                ((Number) server.getAttribute(name, "Count")).longValue(), Long::sum);
-                    }
+            final AtomicLong retried = new AtomicLong();
+            eachMBean("kafka.network:type=RequestMetrics,name=ErrorsPerSec,*", "Count", (name, count) -> {
+                if (!"NONE".equals(name.getKeyProperty("error"))) {
+                    errors.merge(name.getKeyProperty("request") + " " + name.getKeyProperty("error"),
+                            count.longValue(), Long::sum);
                 }
-                for (final javax.management.ObjectName name : server.queryNames(new javax.management.ObjectName(
-                        "kafka.producer:type=producer-metrics,*"), null)) {
-                    retried += ((Number) server.getAttribute(name, "record-retry-total")).longValue();
-                }
-            } catch (final javax.management.JMException e) {
-                // Nothing to tell: the figures are a diagnosis, not part of the result.
-            }
-            return new KafkaTrouble(errors, retried);
+            });
+            eachMBean("kafka.producer:type=producer-metrics,*", "record-retry-total",
+                    (name, count) -> retried.addAndGet(count.longValue()));
+            return new KafkaTrouble(errors, retried.get());
         }
 
         /** What happened since {@code before}, in one line, or nothing when nothing did. */
