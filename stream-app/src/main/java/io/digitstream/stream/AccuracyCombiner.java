@@ -4,6 +4,7 @@ import java.time.Duration;
 import java.util.HashMap;
 import java.util.Map;
 
+import org.apache.kafka.streams.processor.Cancellable;
 import org.apache.kafka.streams.processor.PunctuationType;
 import org.apache.kafka.streams.processor.api.Processor;
 import org.apache.kafka.streams.processor.api.ProcessorContext;
@@ -22,6 +23,9 @@ import io.digitstream.schemas.ClassAccuracy;
  * quarter of the app's throughput. Partials are kept per bucket of one window advance, so all the
  * images of a partial fall into the same hopping windows, and in a changelogged store, so exactly-
  * once holds for counts not yet forwarded.
+ *
+ * <p>The flush timer runs only while there are counts to forward: Kafka Streams commits a task
+ * after every punctuation, so a timer left running made an idle app commit twice a second.
  */
 public final class AccuracyCombiner implements Processor<String, LabeledPrediction, String, AccuracyTally> {
 
@@ -34,6 +38,8 @@ public final class AccuracyCombiner implements Processor<String, LabeledPredicti
     private KeyValueStore<String, AccuracyTally> partials;
     /** The store's contents, so counting reads nothing back from it. */
     private final Map<String, AccuracyTally> current = new HashMap<>();
+    /** The flush timer while it runs, else null. */
+    private Cancellable flushTimer;
 
     public AccuracyCombiner(final Duration advance, final Duration flushInterval) {
         this.advance = advance;
@@ -47,11 +53,27 @@ public final class AccuracyCombiner implements Processor<String, LabeledPredicti
         try (KeyValueIterator<String, AccuracyTally> restored = partials.all()) {
             restored.forEachRemaining(partial -> current.put(partial.key, partial.value));
         }
-        processorContext.schedule(flushInterval, PunctuationType.WALL_CLOCK_TIME, now -> flush());
+        if (!current.isEmpty()) {
+            startFlushTimer();
+        }
+    }
+
+    private void startFlushTimer() {
+        if (flushTimer == null) {
+            flushTimer = context.schedule(flushInterval, PunctuationType.WALL_CLOCK_TIME, now -> {
+                if (current.isEmpty()) {
+                    flushTimer.cancel();
+                    flushTimer = null;
+                } else {
+                    flush();
+                }
+            });
+        }
     }
 
     @Override
     public void process(final Record<String, LabeledPrediction> record) {
+        startFlushTimer();
         final long bucket = record.timestamp() - Math.floorMod(record.timestamp(), advance.toMillis());
         count(Integer.toString(record.value().label()), bucket, record);
         count(ClassAccuracy.ALL_CLASSES, bucket, record);

@@ -9,6 +9,7 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Future;
 
 import org.apache.kafka.streams.errors.StreamsException;
+import org.apache.kafka.streams.processor.Cancellable;
 import org.apache.kafka.streams.processor.PunctuationType;
 import org.apache.kafka.streams.processor.api.Processor;
 import org.apache.kafka.streams.processor.api.ProcessorContext;
@@ -38,6 +39,10 @@ import io.digitstream.schemas.Prediction;
  * a crash. An image leaves the store only when its prediction is forwarded, so a commit while its
  * batch is being classified still holds it, and a restarted task finds it restored and classifies
  * it again.
+ *
+ * <p>The batch wait's timers run only while the buffer holds images or has held one within the last
+ * {@link #IDLE_BEFORE_TIMERS_STOP}: Kafka Streams commits a task after every punctuation, so timers
+ * left running made an idle app commit a transaction ten times a second per stream thread.
  */
 public final class BatchingClassifier implements Processor<String, DecodedImage, String, Prediction> {
 
@@ -46,6 +51,8 @@ public final class BatchingClassifier implements Processor<String, DecodedImage,
     private static final int CHECKS_PER_WAIT = 4;
     /** Most batches handed over and not yet forwarded: one in its forward pass, one queued. */
     static final int IN_FLIGHT = 2;
+    /** How long the buffer stays empty before the batch wait's timers stop, until the next image. */
+    static final Duration IDLE_BEFORE_TIMERS_STOP = Duration.ofSeconds(1);
 
     private final ClassifierPool pool;
     private final TopologySettings settings;
@@ -60,6 +67,11 @@ public final class BatchingClassifier implements Processor<String, DecodedImage,
     private final Deque<InFlight> inFlight = new ArrayDeque<>();
     private ClassifierPool.Worker worker;
     private long nextSequence;
+    /** The batch wait's timers while they run, else null. */
+    private Cancellable batchTimer;
+    private Cancellable checkTimer;
+    /** When the last image arrived, by Kafka Streams' wall clock, which punctuations are timed by. */
+    private long lastImageAtMs;
 
     /** An image in the buffer, under its key in the store, and when the stream thread read it. */
     private record Buffered(long sequence, DecodedImage image, long readAtMs) {
@@ -87,18 +99,39 @@ public final class BatchingClassifier implements Processor<String, DecodedImage,
         }
         if (!pending.isEmpty()) {
             nextSequence = pending.get(pending.size() - 1).sequence() + 1;
+            startTimers();
         }
-        processorContext.schedule(settings.batchWait(), PunctuationType.WALL_CLOCK_TIME, now -> {
+    }
+
+    /** Notes that an image arrived, and starts the batch wait's timers unless they run. */
+    private void startTimers() {
+        lastImageAtMs = context.currentSystemTimeMs();
+        if (batchTimer != null) {
+            return;
+        }
+        batchTimer = context.schedule(settings.batchWait(), PunctuationType.WALL_CLOCK_TIME, now -> {
             pendingDue = !pending.isEmpty();
             forwardIfDone();
+            stopTimersIfIdle(now);
         });
         final Duration check = settings.batchWait().dividedBy(CHECKS_PER_WAIT);
-        processorContext.schedule(check.isZero() ? Duration.ofMillis(1) : check, PunctuationType.WALL_CLOCK_TIME,
+        checkTimer = context.schedule(check.isZero() ? Duration.ofMillis(1) : check, PunctuationType.WALL_CLOCK_TIME,
                 now -> forwardIfDone());
+    }
+
+    /** Stops the timers once nothing is buffered or in flight and no image came for a while. */
+    private void stopTimersIfIdle(final long now) {
+        if (pending.isEmpty() && inFlight.isEmpty() && now - lastImageAtMs >= IDLE_BEFORE_TIMERS_STOP.toMillis()) {
+            batchTimer.cancel();
+            checkTimer.cancel();
+            batchTimer = null;
+            checkTimer = null;
+        }
     }
 
     @Override
     public void process(final Record<String, DecodedImage> record) {
+        startTimers();
         final long sequence = nextSequence++;
         buffer.put(sequence, record.value());
         pending.add(new Buffered(sequence, record.value(), System.currentTimeMillis()));

@@ -50,6 +50,8 @@ class StreamServiceTest {
      */
     private static final Instant EVENT_TIME = Instant.now().minus(Duration.ofDays(2));
     private static final Duration TIMEOUT = Duration.ofMinutes(4);
+    /** How long the idle app is watched for commits. */
+    private static final Duration IDLE_CHECK = Duration.ofSeconds(3);
     /** Every tenth image carries no label; its label comes on digits.labels, some before the image. */
     private static final int LATE_LABEL_EVERY = 10;
 
@@ -169,9 +171,28 @@ class StreamServiceTest {
                     .contains("digits_accuracy{class=\"all\"}")
                     .contains("digits_latency_seconds_bucket")
                     .contains("kafka_stream");
+
+            // Idle now: Kafka Streams commits a task after it processed or punctuated anything, so
+            // timers left running with nothing buffered would show here as ten commits a second per
+            // stream thread. A few may come from the label join's sweep (every 30 s).
+            Thread.sleep(BatchingClassifier.IDLE_BEFORE_TIMERS_STOP.plusMillis(500).toMillis());
+            final double commitsWhenIdle = commits(http, service);
+            Thread.sleep(IDLE_CHECK.toMillis());
+            assertThat(commitsWhenIdle).as("commits the app made").isPositive();
+            assertThat(commits(http, service) - commitsWhenIdle).as("commits while idle for %s", IDLE_CHECK)
+                    .isLessThanOrEqualTo(4);
         } finally {
             service.close();
         }
+    }
+
+    /** The stream threads' commits so far, as /metrics reports them. */
+    private static double commits(final HttpClient http, final StreamService service) throws Exception {
+        final String metrics = http.send(HttpRequest.newBuilder(
+                URI.create("http://localhost:" + service.httpPort() + "/metrics")).build(),
+                HttpResponse.BodyHandlers.ofString()).body();
+        return metrics.lines().filter(line -> line.startsWith("kafka_stream_thread_commit_total{"))
+                .mapToDouble(line -> Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1))).sum();
     }
 
     private static int poll(final KafkaConsumer<String, String> consumer, final Map<String, Prediction> seen,
