@@ -508,7 +508,7 @@ public final class StreamBenchmark implements Callable<Integer> {
         final String threads = "kafka.streams:type=stream-thread-metrics,*";
         return String.format(Locale.ROOT, "load generator: record queue max %.0f ms, request max %.0f ms, buffer wait"
                 + " %.1f%%; broker p99/max: Produce %.0f/%.0f ms (queued %.0f/%.0f), FetchConsumer %.0f/%.0f ms;"
-                + " stream threads: fetch max %.0f ms, %.0f polls/s of %.0f records and %.1f ms on average"
+                + " stream threads (their last 30-60 s, the idle time between rounds included): fetch max %.0f ms, %.0f polls/s of %.0f records and %.1f ms on average"
                 + " (max %.0f ms), commit max %.0f ms, process %.0f%%, poll %.0f%% of their time",
                 jmx(load, "record-queue-time-max"), jmx(load, "request-latency-max"),
                 100 * jmx(load, "bufferpool-wait-ratio"),
@@ -522,7 +522,36 @@ public final class StreamBenchmark implements Callable<Integer> {
                         "fetch-latency-max"),
                 jmx(threads, "poll-rate"), jmx(threads, "poll-records-avg"), jmx(threads, "poll-latency-avg"),
                 jmx(threads, "poll-latency-max"), jmx(threads, "commit-latency-max"),
-                100 * jmx(threads, "process-ratio"), 100 * jmx(threads, "poll-ratio"));
+                100 * jmx(threads, "process-ratio"), 100 * jmx(threads, "poll-ratio"))
+                + "\n         " + fetchWaits();
+    }
+
+    /** Each broker histogram's count and sum at the last {@link #fetchWaits()}, by MBean name. */
+    private static final Map<String, double[]> HISTOGRAMS_BEFORE = new HashMap<>();
+
+    /**
+     * Where consumers' fetches spent their time since the last call, by the broker's request phases
+     * (means per fetch of all consumers, the dashboard's and the checking consumer's included:
+     * queued for a request thread, read, held in purgatory for data, queued for a network thread,
+     * sent), and what the stream threads' consumers fetched over their last 30-60 s.
+     */
+    private static String fetchWaits() {
+        final StringBuilder line = new StringBuilder("broker FetchConsumer (all consumers), mean ms since the last round:");
+        for (final String phase : List.of("RequestQueueTimeMs", "LocalTimeMs", "RemoteTimeMs", "ResponseQueueTimeMs",
+                "ResponseSendTimeMs", "TotalTimeMs")) {
+            final String name = "kafka.network:type=RequestMetrics,name=" + phase + ",request=FetchConsumer";
+            final double count = jmx(name, "Count");
+            final double sum = count * jmx(name, "Mean");
+            final double[] before = HISTOGRAMS_BEFORE.getOrDefault(name, new double[2]);
+            HISTOGRAMS_BEFORE.put(name, new double[] {count, sum});
+            line.append(String.format(Locale.ROOT, " %s %.1f", phase.replace("TimeMs", ""),
+                    (sum - before[1]) / Math.max(1, count - before[0])));
+        }
+        final String fetches = "kafka.consumer:type=consumer-fetch-manager-metrics,client-id=*StreamThread-*-consumer";
+        return line.append(String.format(Locale.ROOT, "; stream threads' fetches: latency avg %.1f ms, %.0f KB and"
+                + " %.0f records each, lag max %.0f records", jmx(fetches, "fetch-latency-avg"),
+                jmx(fetches, "fetch-size-avg") / 1024, jmx(fetches, "records-per-request-avg"),
+                jmx(fetches, "records-lag-max"))).toString();
     }
 
     /** The largest value of {@code attribute} among the MBeans {@code pattern} names that have it; NaN if none. */
