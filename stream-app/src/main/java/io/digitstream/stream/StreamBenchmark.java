@@ -508,7 +508,8 @@ public final class StreamBenchmark implements Callable<Integer> {
         final String threads = "kafka.streams:type=stream-thread-metrics,*";
         return String.format(Locale.ROOT, "load generator: record queue max %.0f ms, request max %.0f ms, buffer wait"
                 + " %.1f%%; broker p99/max: Produce %.0f/%.0f ms (queued %.0f/%.0f), FetchConsumer %.0f/%.0f ms;"
-                + " stream threads (their last 30-60 s, the idle time between rounds included): fetch max %.0f ms, %.0f polls/s of %.0f records and %.1f ms on average"
+                + " stream threads (their last 30-60 s, the idle time between rounds included): fetch max %.0f ms,"
+                + " %.0f polls/s of %.0f records and %.1f ms on average"
                 + " (max %.0f ms), commit max %.0f ms, process %.0f%%, poll %.0f%% of their time",
                 jmx(load, "record-queue-time-max"), jmx(load, "request-latency-max"),
                 100 * jmx(load, "bufferpool-wait-ratio"),
@@ -536,7 +537,8 @@ public final class StreamBenchmark implements Callable<Integer> {
      * sent), and what the stream threads' consumers fetched over their last 30-60 s.
      */
     private static String fetchWaits() {
-        final StringBuilder line = new StringBuilder("broker FetchConsumer (all consumers), mean ms since the last round:");
+        final StringBuilder line = new StringBuilder(
+                "broker FetchConsumer (all consumers), mean ms since the last round:");
         for (final String phase : List.of("RequestQueueTimeMs", "LocalTimeMs", "RemoteTimeMs", "ResponseQueueTimeMs",
                 "ResponseSendTimeMs", "TotalTimeMs")) {
             final String name = "kafka.network:type=RequestMetrics,name=" + phase + ",request=FetchConsumer";
