@@ -39,6 +39,7 @@ public record AppConfig(String bootstrapServers, Path brokerDir, int brokerPort,
     static final int CONSUMER_SOCKET_BUFFER = 4 * 1024 * 1024;
     /** Kafka Streams' commit interval under exactly-once when none is set. */
     private static final long EXACTLY_ONCE_COMMIT_MS = 100;
+    private static final String COMMIT_INTERVAL_MS = StreamsConfig.COMMIT_INTERVAL_MS_CONFIG;
 
     public static final String BOOTSTRAP_SERVERS = "bootstrap.servers";
     public static final String BROKER_DIR = "embedded.broker.dir";
@@ -56,6 +57,7 @@ public record AppConfig(String bootstrapServers, Path brokerDir, int brokerPort,
     public static final String ACCURACY_GRACE_MS = "accuracy.grace.ms";
     public static final String ACCURACY_FLUSH_MS = "accuracy.flush.ms";
     public static final String IMAGE_MAX_BYTES = "image.max.bytes";
+    public static final String BACKLOG_COMMIT_MS = "commit.interval.backlog.ms";
 
     /** The defaults: measured where it matters (see docs/benchmarks.md). */
     public static final Map<String, String> DEFAULTS = Map.ofEntries(
@@ -73,11 +75,12 @@ public record AppConfig(String bootstrapServers, Path brokerDir, int brokerPort,
             Map.entry(ACCURACY_WINDOW_MS, "300000"),
             Map.entry(ACCURACY_ADVANCE_MS, "60000"),
             Map.entry(ACCURACY_FLUSH_MS, "500"),
-            Map.entry(IMAGE_MAX_BYTES, "1048576"));
+            Map.entry(IMAGE_MAX_BYTES, "1048576"),
+            Map.entry(BACKLOG_COMMIT_MS, "300"));
 
     public static final Set<String> APP_KEYS = Set.of(BROKER_DIR, BROKER_PORT, MODEL, HTTP_PORT, PARTITIONS, REPLICATION_FACTOR,
             BATCH_SIZE, BATCH_WAIT_MS, OVERLAP_INFERENCE, LABEL_JOIN_WINDOW_MS, ACCURACY_WINDOW_MS,
-            ACCURACY_ADVANCE_MS, ACCURACY_GRACE_MS, ACCURACY_FLUSH_MS, IMAGE_MAX_BYTES);
+            ACCURACY_ADVANCE_MS, ACCURACY_GRACE_MS, ACCURACY_FLUSH_MS, IMAGE_MAX_BYTES, BACKLOG_COMMIT_MS);
 
     /**
      * @param file  a properties file, or null
@@ -100,6 +103,23 @@ public record AppConfig(String bootstrapServers, Path brokerDir, int brokerPort,
 
     static AppConfig from(final Map<String, String> settings) {
         final long joinWindow = positiveLong(settings, LABEL_JOIN_WINDOW_MS);
+        final Map<String, String> kafka = new LinkedHashMap<>();
+        settings.forEach((key, value) -> {
+            if (!APP_KEYS.contains(key) && !key.equals(BOOTSTRAP_SERVERS)) {
+                kafka.put(key, value);
+            }
+        });
+        // Under exactly-once the commit interval, which bounds latency, applies while the inference
+        // workers keep up; Kafka Streams gets the longer one for a backlog (see BatchingClassifier).
+        final boolean exactlyOnce = StreamsConfig.EXACTLY_ONCE_V2.equals(
+                settings.getOrDefault(StreamsConfig.PROCESSING_GUARANTEE_CONFIG, StreamsConfig.EXACTLY_ONCE_V2).strip());
+        final long commitMs = settings.containsKey(COMMIT_INTERVAL_MS)
+                ? nonNegativeLong(settings, COMMIT_INTERVAL_MS) : EXACTLY_ONCE_COMMIT_MS;
+        final long backlogCommitMs = positiveLong(settings, BACKLOG_COMMIT_MS);
+        final boolean askForCommits = exactlyOnce && backlogCommitMs > commitMs;
+        if (askForCommits) {
+            kafka.put(COMMIT_INTERVAL_MS, Long.toString(backlogCommitMs));
+        }
         final TopologySettings topology = new TopologySettings(
                 (int) positiveLong(settings, BATCH_SIZE),
                 Duration.ofMillis(positiveLong(settings, BATCH_WAIT_MS)),
@@ -111,13 +131,8 @@ public record AppConfig(String bootstrapServers, Path brokerDir, int brokerPort,
                         ? nonNegativeLong(settings, ACCURACY_GRACE_MS) : joinWindow),
                 Duration.ofMillis(positiveLong(settings, ACCURACY_FLUSH_MS)),
                 (int) positiveLong(settings, IMAGE_MAX_BYTES),
-                bool(settings, OVERLAP_INFERENCE));
-        final Map<String, String> kafka = new LinkedHashMap<>();
-        settings.forEach((key, value) -> {
-            if (!APP_KEYS.contains(key) && !key.equals(BOOTSTRAP_SERVERS)) {
-                kafka.put(key, value);
-            }
-        });
+                bool(settings, OVERLAP_INFERENCE),
+                askForCommits ? Duration.ofMillis(commitMs) : null);
         final long replication = positiveLong(settings, REPLICATION_FACTOR);
         return new AppConfig(settings.get(BOOTSTRAP_SERVERS).strip(), Path.of(settings.get(BROKER_DIR)),
                 (int) nonNegativeLong(settings, BROKER_PORT), Path.of(settings.get(MODEL)), (int) nonNegativeLong(settings, HTTP_PORT),
@@ -154,9 +169,9 @@ public record AppConfig(String bootstrapServers, Path brokerDir, int brokerPort,
         // one poll arrives while the thread works (the kernel caps this at net.core.rmem_max).
         props.putIfAbsent(StreamsConfig.consumerPrefix("receive.buffer.bytes"), Integer.toString(CONSUMER_SOCKET_BUFFER));
         // Under exactly-once nothing the app writes is visible before its transaction commits, and
-        // the commit flushes the producer: lingering up to the commit interval costs readers nothing
-        // and sends a batch per partition per commit instead of one every few milliseconds, less
-        // work for the broker and the producers (docs/benchmarks.md).
+        // the commit flushes the producer: lingering up to Kafka Streams' commit interval costs
+        // readers nothing and sends a batch per partition per commit instead of one every few
+        // milliseconds, less work for the broker and the producers (docs/benchmarks.md).
         final boolean exactlyOnce = StreamsConfig.EXACTLY_ONCE_V2.equals(
                 props.getProperty(StreamsConfig.PROCESSING_GUARANTEE_CONFIG));
         props.putIfAbsent(StreamsConfig.producerPrefix("linger.ms"), exactlyOnce

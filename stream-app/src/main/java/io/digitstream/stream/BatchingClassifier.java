@@ -43,6 +43,13 @@ import io.digitstream.schemas.Prediction;
  * <p>The batch wait's timers run only while the buffer holds images or has held one within the last
  * {@link #IDLE_BEFORE_TIMERS_STOP}: Kafka Streams commits a task after every punctuation, so timers
  * left running made an idle app commit a transaction ten times a second per stream thread.
+ *
+ * <p>Under exactly-once, predictions become visible when their transaction commits, so the commit
+ * interval bounds latency while the worker keeps up; once it cannot (a backlog), each commit's
+ * requests to the broker and waits only take CPU from the forward passes, and latency is the
+ * backlog's. So, given a {@link TopologySettings#commitInterval()}, Kafka Streams' own interval is
+ * the longer one for that case, and the stream thread asks for a commit at the short interval
+ * whenever it forwards predictions, unless it is {@link #backlogged(long) backlogged}.
  */
 public final class BatchingClassifier implements Processor<String, DecodedImage, String, Prediction> {
 
@@ -53,6 +60,13 @@ public final class BatchingClassifier implements Processor<String, DecodedImage,
     static final int IN_FLIGHT = 2;
     /** How long the buffer stays empty before the batch wait's timers stop, until the next image. */
     static final Duration IDLE_BEFORE_TIMERS_STOP = Duration.ofSeconds(1);
+    /**
+     * How long every hand-over must have found the worker busy, and how long the images it forwards
+     * must have waited since they were sent, before the stream thread counts as backlogged: longer
+     * than a hiccup of the host leaves behind under light load, and past the latency a commit
+     * interval matters to.
+     */
+    static final Duration BACKLOG_AFTER = Duration.ofMillis(500);
 
     private final ClassifierPool pool;
     private final TopologySettings settings;
@@ -72,6 +86,10 @@ public final class BatchingClassifier implements Processor<String, DecodedImage,
     private Cancellable checkTimer;
     /** When the last image arrived, by Kafka Streams' wall clock, which punctuations are timed by. */
     private long lastImageAtMs;
+    /** Since when every hand-over has found the worker busy with an earlier batch, or -1. */
+    private long busySinceMs = -1;
+    /** When this processor last asked for a commit, by Kafka Streams' wall clock. */
+    private long commitAskedAtMs;
 
     /** An image in the buffer, under its key in the store, and when the stream thread read it. */
     private record Buffered(long sequence, DecodedImage image, long readAtMs) {
@@ -164,6 +182,11 @@ public final class BatchingClassifier implements Processor<String, DecodedImage,
 
     /** Gives the worker every pending image as one batch; there must be room in flight. */
     private void handOver() {
+        if (inFlight.isEmpty()) {
+            busySinceMs = -1;
+        } else if (busySinceMs < 0) {
+            busySinceMs = context.currentSystemTimeMs();
+        }
         final List<Buffered> batch = new ArrayList<>(pending);
         pending.clear();
         pendingDue = false;
@@ -204,6 +227,23 @@ public final class BatchingClassifier implements Processor<String, DecodedImage,
             // put(null) deletes like delete() without reading back and decoding the old value.
             buffer.put(buffered.sequence(), null);
         }
+        final Duration commitInterval = settings.commitInterval();
+        final long askAt = context.currentSystemTimeMs();
+        if (commitInterval != null && askAt - commitAskedAtMs >= commitInterval.toMillis()
+                && !backlogged(now - batch.images().get(0).image().eventTime())) {
+            context.commit();
+            commitAskedAtMs = askAt;
+        }
+    }
+
+    /**
+     * Whether every hand-over for {@link #BACKLOG_AFTER} has found the worker busy with an earlier
+     * batch and the images just forwarded, {@code ageMs} old, waited at least as long: a backlog, not
+     * a hiccup. The first hand-over to an idle worker ends it.
+     */
+    private boolean backlogged(final long ageMs) {
+        return busySinceMs >= 0 && context.currentSystemTimeMs() - busySinceMs >= BACKLOG_AFTER.toMillis()
+                && ageMs >= BACKLOG_AFTER.toMillis();
     }
 
     private static ClassifierPool.Batch await(final Future<ClassifierPool.Batch> results) {

@@ -14,10 +14,13 @@ import java.time.Duration;
  * @param accuracyFlush     how often each task forwards its partial accuracy counts
  * @param maxImageBytes     larger image messages go to the dead-letter topic unread
  * @param overlapInference  whether a stream thread goes on reading while its batch is classified
+ * @param commitInterval    how often a stream thread asks for a commit while its inference worker keeps
+ *                          up, Kafka Streams' own (longer) interval applying when it does not; null to
+ *                          leave commits to Kafka Streams alone
  */
 public record TopologySettings(int batchSize, Duration batchWait, Duration labelJoinWindow, Duration accuracyWindow,
         Duration accuracyAdvance, Duration accuracyGrace, Duration accuracyFlush, int maxImageBytes,
-        boolean overlapInference) {
+        boolean overlapInference, Duration commitInterval) {
 
     public TopologySettings {
         if (batchSize < 1) {

@@ -76,11 +76,30 @@ class AppConfigTest {
     @Test
     void producersLingerUpToTheCommitUnderExactlyOnceOnly() {
         assertThat(AppConfig.load(null, Map.of(), Map.of()).streamsProperties())
+                .containsEntry("producer.linger.ms", "300");
+        assertThat(AppConfig.load(null, Map.of(), Map.of(AppConfig.BACKLOG_COMMIT_MS, "100")).streamsProperties())
                 .containsEntry("producer.linger.ms", "100");
-        assertThat(AppConfig.load(null, Map.of(), Map.of("commit.interval.ms", "250")).streamsProperties())
-                .containsEntry("producer.linger.ms", "250");
         assertThat(AppConfig.load(null, Map.of(), Map.of("processing.guarantee", "at_least_once"))
                 .streamsProperties()).containsEntry("producer.linger.ms", "5");
+    }
+
+    @Test
+    void underExactlyOnceKafkaStreamsCommitsAtTheLongerIntervalAndTheAppAsksAtTheShorter() {
+        final AppConfig defaults = AppConfig.load(null, Map.of(), Map.of());
+        assertThat(defaults.streamsProperties()).containsEntry("commit.interval.ms", "300");
+        assertThat(defaults.topology().commitInterval()).isEqualTo(Duration.ofMillis(100));
+
+        final AppConfig longer = AppConfig.load(null, Map.of("DIGITS_COMMIT_INTERVAL_MS", "250"), Map.of());
+        assertThat(longer.streamsProperties()).containsEntry("commit.interval.ms", "300");
+        assertThat(longer.topology().commitInterval()).isEqualTo(Duration.ofMillis(250));
+
+        final AppConfig off = AppConfig.load(null, Map.of(), Map.of("commit.interval.ms", "500"));
+        assertThat(off.streamsProperties()).containsEntry("commit.interval.ms", "500");
+        assertThat(off.topology().commitInterval()).isNull();
+
+        final AppConfig atLeastOnce = AppConfig.load(null, Map.of(), Map.of("processing.guarantee", "at_least_once"));
+        assertThat(atLeastOnce.streamsProperties()).doesNotContainKey("commit.interval.ms");
+        assertThat(atLeastOnce.topology().commitInterval()).isNull();
     }
 
     @Test

@@ -72,7 +72,7 @@ class DigitStreamTopologyTest {
     private void startDriver(final boolean overlapInference) {
         metrics = new StreamMetrics(new PrometheusMeterRegistry(PrometheusConfig.DEFAULT));
         final TopologySettings settings = new TopologySettings(BATCH, WAIT, JOIN_WINDOW, ACCURACY_WINDOW,
-                ACCURACY_WINDOW, JOIN_WINDOW, WAIT, MAX_IMAGE_BYTES, overlapInference);
+                ACCURACY_WINDOW, JOIN_WINDOW, WAIT, MAX_IMAGE_BYTES, overlapInference, null);
         final Properties props = new Properties();
         props.put(StreamsConfig.APPLICATION_ID_CONFIG, "topology-test");
         props.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, "unused:9092");
