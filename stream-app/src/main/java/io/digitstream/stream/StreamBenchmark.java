@@ -208,9 +208,15 @@ public final class StreamBenchmark implements Callable<Integer> {
         final Run full = pairs.stream().map(Pair::full).sorted(Comparator.comparingDouble(Run::imagesPerSecond))
                 .toList().get(pairs.size() / 2);
 
-        System.out.printf(Locale.ROOT, "%nimages as %s, batch size %d, wait %d ms, %s, %d stream thread(s), OMP_NUM_THREADS=%s%n",
+        final Properties streams = config.streamsProperties();
+        final String kafkaCommits = streams.containsKey("commit.interval.ms")
+                ? streams.getProperty("commit.interval.ms") + " ms" : "Kafka Streams' default";
+        final String commits = config.topology().commitInterval() == null ? kafkaCommits
+                : config.topology().commitInterval().toMillis() + " ms, " + kafkaCommits + " under a backlog";
+        System.out.printf(Locale.ROOT, "%nimages as %s, batch size %d, wait %d ms, %s, commit interval %s,"
+                + " %d stream thread(s), OMP_NUM_THREADS=%s%n",
                 encoding.name().toLowerCase(Locale.ROOT), batch, config.topology().batchWait().toMillis(),
-                config.streamsProperties().get("processing.guarantee"), threads,
+                streams.get("processing.guarantee"), commits, threads,
                 System.getenv().getOrDefault("OMP_NUM_THREADS", "unset"));
         System.out.printf(Locale.ROOT, "(a) model only, %d thread(s)  %,8.0f images/s (median of %d rounds beside the"
                 + " idle app; %,.0f before the app, %,.0f after it)%n", threads, modelOnly, fullRounds, modelBefore,
