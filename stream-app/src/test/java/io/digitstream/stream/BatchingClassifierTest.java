@@ -90,14 +90,16 @@ class BatchingClassifierTest {
 
     @Test
     void asksForCommitsWhileItsWorkerIsBusyWithFreshImages() {
+        // Stamped a minute ahead, so they stay fresh however slowly this machine classifies.
+        final long sentAtMs = System.currentTimeMillis() + Duration.ofMinutes(1).toMillis();
         for (int batch = 0; batch < 3; batch++) {
             occupyWorker();
-            feed(BATCH, System.currentTimeMillis());
+            feed(BATCH, sentAtMs);
         }
         context.resetCommit();
         context.setCurrentSystemTimeMs(context.currentSystemTimeMs() + 2 * BatchingClassifier.BACKLOG_AFTER.toMillis());
         occupyWorker();
-        feed(BATCH, System.currentTimeMillis());
+        feed(BATCH, sentAtMs);
         forwardAllFed();
         assertThat(context.committed()).as("asked for a commit").isTrue();
     }
