@@ -50,6 +50,7 @@ public final class AccuracyCombiner implements Processor<String, LabeledPredicti
     public void init(final ProcessorContext<String, AccuracyTally> processorContext) {
         this.context = processorContext;
         this.partials = processorContext.getStateStore(PARTIALS_STORE);
+        DigitStreamTopology.skipUnloggedDeletes(partials);
         try (KeyValueIterator<String, AccuracyTally> restored = partials.all()) {
             restored.forEachRemaining(partial -> current.put(partial.key, partial.value));
         }

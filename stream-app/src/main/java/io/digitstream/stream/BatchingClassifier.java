@@ -109,6 +109,7 @@ public final class BatchingClassifier implements Processor<String, DecodedImage,
     public void init(final ProcessorContext<String, Prediction> processorContext) {
         this.context = processorContext;
         this.buffer = processorContext.getStateStore(BUFFER_STORE);
+        DigitStreamTopology.skipUnloggedDeletes(buffer);
         this.worker = pool.forCurrentThread();
         metrics.modelVersion(worker.modelVersion());
         final long restoredAt = System.currentTimeMillis();

@@ -135,6 +135,27 @@ class DigitStreamTopologyTest {
     }
 
     @Test
+    void logsOnlyTheBufferedImagesThatOutliveACommit() {
+        final TestOutputTopic<Long, byte[]> changelog = driver.createOutputTopic(
+                "topology-test-" + BatchingClassifier.BUFFER_STORE + "-changelog",
+                new SequenceKeySerde().deserializer(), new ByteArrayDeserializer());
+        // The driver commits after each record: the batch's first images wait in the buffer through
+        // a commit, its last is put, classified and deleted while the driver handles that one record.
+        for (int i = 0; i < BATCH; i++) {
+            images.pipeInput("img-" + i, json(DigitImage.ofPixels("img-" + i, TestFixtures.pixels(i), null, null,
+                    "test")));
+        }
+
+        assertThat(predictions.readValuesToList()).hasSize(BATCH);
+        final List<TestRecord<Long, byte[]>> logged = changelog.readRecordsToList();
+        final List<Long> puts = logged.stream().filter(record -> record.value() != null).map(TestRecord::key).toList();
+        final List<Long> tombstones = logged.stream().filter(record -> record.value() == null)
+                .map(TestRecord::key).toList();
+        assertThat(puts).hasSize(BATCH - 1);
+        assertThat(tombstones).containsExactlyElementsOf(puts);
+    }
+
+    @Test
     void withOverlapABatchIsForwardedOnceDoneAndTheOrderHolds() throws InterruptedException {
         closeDriver();
         startDriver(true);

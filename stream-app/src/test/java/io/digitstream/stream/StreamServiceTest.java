@@ -157,6 +157,21 @@ class StreamServiceTest {
                     .lastHeader(DeadLetters.REASON_HEADER).value(), StandardCharsets.UTF_8))
                     .containsAll(poison.stream().map(bad -> bad[2]).toList());
 
+            // The inference buffer's changelog: a put and then a tombstone for each image that was
+            // buffered through a commit (or the restart), nothing for those put and deleted between two.
+            final long[] putsAndTombstones = new long[2];
+            try (KafkaConsumer<byte[], byte[]> consumer = byteConsumer(
+                    settings.get("application.id") + "-" + BatchingClassifier.BUFFER_STORE + "-changelog")) {
+                await().atMost(TIMEOUT).until(() -> {
+                    consumer.poll(Duration.ofMillis(200))
+                            .forEach(record -> putsAndTombstones[record.value() == null ? 1 : 0]++);
+                    return !consumer.assignment().isEmpty() && consumer.endOffsets(consumer.assignment()).entrySet()
+                            .stream().allMatch(end -> consumer.position(end.getKey()) >= end.getValue());
+                });
+            }
+            assertThat(putsAndTombstones[0]).as("images logged").isPositive();
+            assertThat(putsAndTombstones[1]).as("tombstones").isEqualTo(putsAndTombstones[0]);
+
             final HttpClient http = HttpClient.newHttpClient();
             final HttpResponse<String> health = http.send(HttpRequest.newBuilder(
                     URI.create("http://localhost:" + service.httpPort() + "/health")).build(),
