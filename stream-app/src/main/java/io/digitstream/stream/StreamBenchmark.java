@@ -669,6 +669,9 @@ public final class StreamBenchmark implements Callable<Integer> {
         private long wall;
         private Map<String, Long> requestsBefore = Map.of();
         private final Map<String, Long> requests = new TreeMap<>();
+        private Map<String, Long> topicsInBefore = Map.of();
+        /** Records and bytes the broker took in, by topic: "records:topic" and "bytes:topic". */
+        private final Map<String, Long> topicsIn = new TreeMap<>();
         /** The broker's and the app's other threads, by kind. */
         private final Map<String, Long> rest = new TreeMap<>();
 
@@ -684,6 +687,7 @@ public final class StreamBenchmark implements Callable<Integer> {
             wallBefore = System.nanoTime();
             jvmBefore = jvmThreads();
             requestsBefore = brokerRequests();
+            topicsInBefore = brokerTopicsIn();
             for (final ThreadInfo info : threads.dumpAllThreads(false, false)) {
                 before.put(info.getThreadId(), threads.getThreadCpuTime(info.getThreadId()));
             }
@@ -720,6 +724,8 @@ public final class StreamBenchmark implements Callable<Integer> {
             commitsDone += commits() - commitsBefore;
             brokerRequests().forEach((type, count) -> requests.merge(type,
                     count - requestsBefore.getOrDefault(type, 0L), Long::sum));
+            brokerTopicsIn().forEach((topic, count) -> topicsIn.merge(topic,
+                    count - topicsInBefore.getOrDefault(topic, 0L), Long::sum));
         }
 
         /**
@@ -734,6 +740,25 @@ public final class StreamBenchmark implements Callable<Integer> {
                         "kafka.network:type=RequestMetrics,name=RequestsPerSec,*"), null)) {
                     counts.merge(name.getKeyProperty("request"),
                             ((Number) server.getAttribute(name, "Count")).longValue(), Long::sum);
+                }
+            } catch (final javax.management.JMException e) {
+                return Map.of();
+            }
+            return counts;
+        }
+
+        /** Records and bytes the embedded broker has taken in so far, by topic; empty when it runs elsewhere. */
+        private static Map<String, Long> brokerTopicsIn() {
+            final Map<String, Long> counts = new HashMap<>();
+            final javax.management.MBeanServer server = ManagementFactory.getPlatformMBeanServer();
+            try {
+                for (final String kind : List.of("records", "bytes")) {
+                    final String metric = kind.equals("records") ? "MessagesInPerSec" : "BytesInPerSec";
+                    for (final javax.management.ObjectName name : server.queryNames(new javax.management.ObjectName(
+                            "kafka.server:type=BrokerTopicMetrics,name=" + metric + ",topic=*"), null)) {
+                        counts.put(kind + ":" + name.getKeyProperty("topic"),
+                                ((Number) server.getAttribute(name, "Count")).longValue());
+                    }
                 }
             } catch (final javax.management.JMException e) {
                 return Map.of();
@@ -784,6 +809,15 @@ public final class StreamBenchmark implements Callable<Integer> {
                     .sorted(Map.Entry.<String, Long>comparingByValue().reversed())
                     .forEach(entry -> System.out.printf(Locale.ROOT, "  %-34s %,7.0f%n", entry.getKey(),
                             entry.getValue() / seconds));
+            System.out.println("Records (and KB) per second the broker took in, by topic:");
+            topicsIn.entrySet().stream().filter(entry -> entry.getKey().startsWith("records:")
+                    && entry.getValue() / seconds >= 1)
+                    .sorted(Map.Entry.<String, Long>comparingByValue().reversed())
+                    .forEach(entry -> {
+                        final String topic = entry.getKey().substring("records:".length());
+                        System.out.printf(Locale.ROOT, "  %-50s %,7.0f (%,6.0f KB)%n", topic,
+                                entry.getValue() / seconds, topicsIn.getOrDefault("bytes:" + topic, 0L) / 1024.0 / seconds);
+                    });
         }
 
         private static String group(final String thread) {
