@@ -189,7 +189,7 @@ public final class StreamBenchmark implements Callable<Integer> {
                 final double alone = modelAlone.measure(this, modelSeconds, false);
                 pairs.add(new Pair(alone, run(clients, measured, 0, "full", cpu)));
             }
-            cpu.print();
+            cpu.print("the full-load rounds");
             System.out.println(CommitTimes.of(service).since(fullCommits));
             fullStages.print("full");
             halfRate = median(pairs, pair -> pair.full().imagesPerSecond()) / 2;
@@ -198,7 +198,9 @@ public final class StreamBenchmark implements Callable<Integer> {
             // The measured round's images over and over: made afresh, a run of several hundred thousand
             // events filled the heap the app shares, and the collector's work (up to 0.4 of a core in
             // a 60 s run) and pauses counted against the app's latency.
-            half = run(clients, cycled(measured, (int) (halfRate * halfLoadSeconds)), halfRate, "half");
+            final CpuShares halfCpu = new CpuShares(service);
+            half = run(clients, cycled(measured, (int) (halfRate * halfLoadSeconds)), halfRate, "half", halfCpu);
+            halfCpu.print("the half-load run");
             System.out.println(CommitTimes.of(service).since(halfCommits));
             stages.print("half");
         }
@@ -785,8 +787,8 @@ public final class StreamBenchmark implements Callable<Integer> {
                     .map(metric -> ((Number) metric.getValue().metricValue()).doubleValue());
         }
 
-        void print() {
-            System.out.printf(Locale.ROOT, "CPU during the full-load rounds: %.2f cores busy of %d%n",
+        void print(final String during) {
+            System.out.printf(Locale.ROOT, "CPU during %s: %.2f cores busy of %d%n", during,
                     (double) process / wall, Runtime.getRuntime().availableProcessors());
             groups.entrySet().stream().sorted(Map.Entry.<String, Long>comparingByValue().reversed())
                     .forEach(entry -> System.out.printf(Locale.ROOT, "  %-34s %5.1f%%%n", entry.getKey(),
