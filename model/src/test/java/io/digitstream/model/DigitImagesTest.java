@@ -4,8 +4,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import java.util.Random;
 
+import org.deeplearning4j.nn.conf.CNN2DFormat;
 import org.junit.jupiter.api.Test;
 import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.indexing.NDArrayIndex;
 
 class DigitImagesTest {
 
@@ -26,5 +28,18 @@ class DigitImagesTest {
                 }
             }
         }
+    }
+
+    @Test
+    void nhwcFeaturesHoldTheSameNumbersWithTheChannelLast() {
+        final byte[] pixels = new byte[2 * DigitNetwork.PIXELS];
+        new Random(6).nextBytes(pixels);
+
+        final INDArray nchw = DigitImages.toFeatures(pixels, 0, 2);
+        final INDArray nhwc = DigitImages.toFeatures(pixels, 0, 2, 3, CNN2DFormat.NHWC);
+
+        assertThat(nhwc.shape()).containsExactly(3, DigitNetwork.IMAGE_SIDE, DigitNetwork.IMAGE_SIDE, 1);
+        assertThat(nhwc.get(NDArrayIndex.interval(0, 2)).reshape(nchw.shape())).isEqualTo(nchw);
+        assertThat(nhwc.get(NDArrayIndex.point(2)).sumNumber().doubleValue()).as("the padding row is blank").isZero();
     }
 }

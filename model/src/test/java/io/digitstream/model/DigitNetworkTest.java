@@ -8,6 +8,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Random;
 
+import org.deeplearning4j.nn.conf.CNN2DFormat;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -39,7 +40,7 @@ class DigitNetworkTest {
     }
 
     @Test
-    void savedArtifactLoadsToIdenticalOutputs(@TempDir final Path dir) {
+    void savedArtifactLoadsToTheSameOutputs(@TempDir final Path dir) {
         final MultiLayerNetwork network = DigitNetwork.create(7, 1e-3);
         final byte[] pixels = new byte[5 * DigitNetwork.PIXELS];
         new Random(1).nextBytes(pixels);
@@ -53,9 +54,30 @@ class DigitNetworkTest {
         assertThat(written.modelSha256()).hasSize(64);
         assertThat(classifier.modelVersion()).isEqualTo("test-1");
         assertThat(classifier.metadata()).isEqualTo(written);
-        assertThat(classifier.probabilities(pixels, 0, 5)).isEqualTo(before);
+        assertThat(classifier.probabilities(pixels, 0, 5).equalsWithEps(before, 1e-5)).isTrue();
         final List<byte[]> images = List.of(java.util.Arrays.copyOfRange(pixels, 0, DigitNetwork.PIXELS));
-        assertThat(classifier.classify(images).get(0).probabilities()).containsExactly(before.getRow(0).toFloatVector());
+        assertThat(classifier.classify(images).get(0).probabilities())
+                .containsExactly(before.getRow(0).toFloatVector(), org.assertj.core.api.Assertions.offset(1e-5f));
+    }
+
+    @Test
+    void theNetworkForInferenceComputesWhatTheTrainedOneDoesInNhwc() {
+        final MultiLayerNetwork trained = DigitNetwork.create(7, 1e-3);
+        final byte[] pixels = new byte[6 * DigitNetwork.PIXELS];
+        new Random(2).nextBytes(pixels);
+
+        final MultiLayerNetwork inference = DigitNetwork.forInference(trained);
+
+        assertThat(DigitNetwork.dataFormat(trained)).isEqualTo(CNN2DFormat.NCHW);
+        assertThat(DigitNetwork.dataFormat(inference)).isEqualTo(CNN2DFormat.NHWC);
+        final INDArray expected = trained.output(DigitImages.toFeatures(pixels, 0, 6), false);
+        final INDArray actual = new DigitClassifier(inference, null).probabilities(pixels, 0, 6);
+        assertThat(actual.equalsWithEps(expected, 1e-5)).as("%s vs %s", actual, expected).isTrue();
+        // Without the dense layer's rows reordered the same weights compute something else.
+        final MultiLayerNetwork unordered = DigitNetwork.create(8, 1e-3, CNN2DFormat.NHWC);
+        unordered.setParams(trained.params().dup());
+        assertThat(unordered.output(DigitImages.toFeatures(pixels, 0, 6, 6, CNN2DFormat.NHWC), false)
+                .equalsWithEps(expected, 1e-3)).isFalse();
     }
 
     @Test

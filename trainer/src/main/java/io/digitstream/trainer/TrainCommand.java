@@ -108,7 +108,7 @@ final class TrainCommand implements Callable<Integer> {
         final ModelMetadata draft = new ModelMetadata(version, created, null, null, mnist.datasetSha256(),
                 Json.MAPPER.convertValue(options, new TypeReference<Map<String, Object>>() { }),
                 result.epochsRun(), result.bestEpoch(), Map.of());
-        final Evaluator.Result onTest = Evaluator.evaluate(new DigitClassifier(result.network(), draft), mnist.test());
+        final Evaluator.Result onTest = Evaluator.evaluate(DigitClassifier.forInference(result.network(), draft), mnist.test());
         final EvaluationReport report = EvaluationReport.from(version, onTest.evaluation(), onTest.loss());
 
         final Map<String, Double> testMetrics = new LinkedHashMap<>();
