@@ -70,7 +70,8 @@ public final class DigitClassifier {
         if (images.isEmpty()) {
             return List.of();
         }
-        final INDArray output = network.output(DigitImages.toFeatures(images, paddedBatch(images.size()), dataFormat), false);
+        final INDArray features = DigitImages.toFeatures(images, paddedBatch(images.size()), dataFormat);
+        final INDArray output = network.output(features, false);
         // All rows at once: a row view per image is an INDArray and a deallocator each. The network
         // computes in float; widening to double would only add digits of noise to every prediction.
         final float[] all = output.dup('c').data().asFloat();

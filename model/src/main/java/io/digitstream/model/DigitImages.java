@@ -44,7 +44,9 @@ public final class DigitImages {
         // One bulk copy into the native buffer: Nd4j.create(float[], ...) stores element by element,
         // a tenth of the stream threads' Java time at full load.
         final int side = DigitNetwork.IMAGE_SIDE;
-        final long[] shape = format == CNN2DFormat.NHWC ? new long[] {rows, side, side, 1} : new long[] {rows, 1, side, side};
+        final long[] shape = format == CNN2DFormat.NHWC
+                ? new long[] {rows, side, side, 1}
+                : new long[] {rows, 1, side, side};
         final INDArray features = Nd4j.createUninitialized(DataType.FLOAT, shape, 'c');
         features.data().asNioFloat().put(scaled);
         return features;

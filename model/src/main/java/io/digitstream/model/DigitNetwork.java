@@ -108,6 +108,7 @@ public final class DigitNetwork {
                 || trained.getnLayers() != LAYERS) {
             return trained;
         }
+        // Seed and learning rate do not matter: every parameter is replaced below.
         final MultiLayerNetwork inference = create(0, Adam.DEFAULT_ADAM_LEARNING_RATE, CNN2DFormat.NHWC);
         for (final int layer : new int[] {0, 2, 4, LAYERS - 1}) {
             inference.getLayer(layer).setParams(trained.getLayer(layer).params().dup());
@@ -116,8 +117,10 @@ public final class DigitNetwork {
         final long channels = LAST_FILTERS;
         final long pixels = weights.size(0) / channels;
         final long units = weights.size(1);
-        inference.getLayer(DENSE).getParam(DefaultParamInitializer.WEIGHT_KEY).assign(
-                weights.reshape('c', channels, pixels, units).permute(1, 0, 2).dup('c').reshape(pixels * channels, units));
+        // Row channel * pixels + pixel becomes row pixel * channels + channel.
+        final INDArray reordered = weights.reshape('c', channels, pixels, units).permute(1, 0, 2).dup('c')
+                .reshape(pixels * channels, units);
+        inference.getLayer(DENSE).getParam(DefaultParamInitializer.WEIGHT_KEY).assign(reordered);
         inference.getLayer(DENSE).getParam(DefaultParamInitializer.BIAS_KEY)
                 .assign(trained.getLayer(DENSE).getParam(DefaultParamInitializer.BIAS_KEY));
         return inference;
