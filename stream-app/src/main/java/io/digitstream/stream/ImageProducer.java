@@ -32,7 +32,7 @@ public final class ImageProducer implements AutoCloseable {
      * batches. Woken once per image instead, at 8,000 images/s the sender took 16% of a core here,
      * about 20 µs per wake-up (docs/benchmarks.md), CPU taken from whatever shares the machine.
      */
-    static final Duration SEND_STEP = Duration.ofMillis(5);
+    private static final Duration SEND_STEP = Duration.ofMillis(5);
 
     private final KafkaProducer<String, byte[]> producer;
     private final ScheduledExecutorService lateLabels = Executors.newSingleThreadScheduledExecutor(runnable -> {
