@@ -1067,7 +1067,6 @@ public final class StreamBenchmark implements Callable<Integer> {
         }
     }
 
-
     /**
      * What the process does while predictions stop coming at half load. A stall is the newest
      * prediction read having been sent more than {@link #STALL_MILLIS} ago (at half load it is at
