@@ -29,7 +29,7 @@ FROM runtime AS stream-app
 COPY --from=build /src/stream-app/target/stream-app.jar /app/stream-app.jar
 COPY --from=build /src/stream-app/target/lib /app/lib
 # One OpenMP thread per network: the app runs a network copy per core. G1, named since the JVM picks
-# the serial GC in a small container: no stop-the-world old-generation collections. glibc keeps
+# the serial GC in a small container: it collects the old generation in short pauses. glibc keeps
 # freed native memory instead of unmapping it, so forward passes do not fault their scratch memory
 # in again (docs/benchmarks.md).
 ENV OMP_NUM_THREADS=1 MALLOC_MMAP_THRESHOLD_=33554432 MALLOC_TRIM_THRESHOLD_=268435456
