@@ -30,7 +30,6 @@ import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.StringDeserializer;
-import org.apache.kafka.streams.KafkaStreams;
 
 import io.micrometer.core.instrument.DistributionSummary;
 import io.micrometer.core.instrument.Timer;
@@ -168,7 +167,7 @@ public final class StreamBenchmark implements Callable<Integer> {
         final double halfRate;
         try (StreamService service = StreamService.start(config);
                 LoadClients clients = new LoadClients(service.bootstrapServers())) {
-            awaitRunning(service);
+            service.awaitRunning(Duration.ofMinutes(1));
             // A JVM holding a broker, Kafka Streams, Jackson and ND4J compiles hot code for minutes;
             // its compiler threads took a quarter of the CPU in the first minute. A long-running app
             // is past that, so the measurement starts once the compiler is nearly idle.
@@ -1055,16 +1054,6 @@ public final class StreamBenchmark implements Callable<Integer> {
             images.addAll(pass.subList(0, Math.min(pass.size(), count - images.size())));
         }
         return images;
-    }
-
-    private static void awaitRunning(final StreamService service) throws InterruptedException {
-        final long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(1);
-        while (service.state() != KafkaStreams.State.RUNNING) {
-            if (System.nanoTime() > deadline) {
-                throw new IllegalStateException("stream app not RUNNING after a minute: " + service.state());
-            }
-            TimeUnit.MILLISECONDS.sleep(50);
-        }
     }
 
     /**

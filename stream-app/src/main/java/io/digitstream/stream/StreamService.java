@@ -175,6 +175,18 @@ public final class StreamService implements AutoCloseable {
         return streams.state();
     }
 
+    /** Waits until the stream threads have their partitions and run, at most {@code timeout}. */
+    public void awaitRunning(final Duration timeout) throws InterruptedException {
+        final long deadline = System.nanoTime() + timeout.toNanos();
+        while (streams.state() != KafkaStreams.State.RUNNING) {
+            if (System.nanoTime() > deadline) {
+                throw new IllegalStateException("stream app not RUNNING after " + timeout.toSeconds() + " s: "
+                        + streams.state());
+            }
+            Thread.sleep(50);
+        }
+    }
+
     /** The app's own metrics, for the benchmark's breakdown of latency. */
     StreamMetrics metrics() {
         return metrics;

@@ -123,9 +123,9 @@ class ClientCommandsTest {
                     JsonSerde.serdeFor(Prediction.class).serialize("t", prediction), StandardCharsets.UTF_8))).get();
         }
 
-        final String table = capture("consume", "--bootstrap-servers", KafkaClusterExtension.bootstrapServers(),
+        final String table = TestFixtures.runForOutput("consume", "--bootstrap-servers", KafkaClusterExtension.bootstrapServers(),
                 "--from-beginning");
-        final String json = capture("consume", "--bootstrap-servers", KafkaClusterExtension.bootstrapServers(),
+        final String json = TestFixtures.runForOutput("consume", "--bootstrap-servers", KafkaClusterExtension.bootstrapServers(),
                 "--from-beginning", "--format", "json");
 
         assertThat(table).contains("predicted").containsPattern(id + "\\s+4\\s+0\\.9700\\s+4\\s+true\\s+42 ms\\s+v-test");
@@ -161,18 +161,6 @@ class ClientCommandsTest {
             });
         }
         return found;
-    }
-
-    private static String capture(final String... args) {
-        final PrintStream original = System.out;
-        final ByteArrayOutputStream out = new ByteArrayOutputStream();
-        try {
-            System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
-            assertThat(StreamApp.run(args)).isZero();
-        } finally {
-            System.setOut(original);
-        }
-        return out.toString(StandardCharsets.UTF_8);
     }
 
     private static String captureErr(final String... args) {

@@ -24,6 +24,7 @@ import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.StringDeserializer;
 import org.apache.kafka.common.serialization.StringSerializer;
@@ -71,7 +72,10 @@ class StreamServiceTest {
         final List<String[]> poison = poison();
 
         StreamService service = StreamService.start(config);
-        try (KafkaProducer<String, String> producer = producer()) {
+        // Read from the predictions' end as it is now: other tests' predictions on the shared broker
+        // would hold this reader back, and the restart below would come late instead of part-way.
+        try (KafkaProducer<String, String> producer = producer();
+                KafkaConsumer<String, String> reader = consumerAtEnd(Topics.PREDICTIONS)) {
             for (int i = 0; i < test.count(); i++) {
                 final String id = String.format("t%05d", i);
                 final boolean lateLabel = i % LATE_LABEL_EVERY == 0;
@@ -93,18 +97,16 @@ class StreamServiceTest {
 
             final Map<String, Prediction> predictions = new HashMap<>();
             final List<String> duplicates = new ArrayList<>();
-            try (KafkaConsumer<String, String> consumer = consumer(Topics.PREDICTIONS)) {
-                // Stop the app gracefully part-way, then start it again on the same state.
-                await().atMost(TIMEOUT).until(() -> poll(consumer, predictions, duplicates) >= 3_000);
-                service.close();
-                service = StreamService.start(config);
-                await().atMost(TIMEOUT).until(() -> poll(consumer, predictions, duplicates) >= test.count());
-                poll(consumer, predictions, duplicates);
-            }
+            // Stop the app gracefully part-way, then start it again on the same state.
+            await().atMost(TIMEOUT).until(() -> poll(reader, predictions, duplicates) >= 3_000);
+            service.close();
+            service = StreamService.start(config);
+            await().atMost(TIMEOUT).until(() -> poll(reader, predictions, duplicates) >= test.count());
+            poll(reader, predictions, duplicates);
 
             assertThat(duplicates).isEmpty();
             assertThat(predictions).hasSize(test.count());
-            final int[] offline = offlinePredictions(classifier, test);
+            final int[] offline = TestFixtures.offlinePredictions(classifier, test);
             int correct = 0;
             for (int i = 0; i < test.count(); i++) {
                 final Prediction p = predictions.get(String.format("t%05d", i));
@@ -232,19 +234,6 @@ class StreamServiceTest {
         }
     }
 
-    private static int[] offlinePredictions(final DigitClassifier classifier, final MnistDataset test) {
-        final int[] predicted = new int[test.count()];
-        final int batch = 500;
-        for (int from = 0; from < test.count(); from += batch) {
-            final var best = classifier.probabilities(test.pixels(), from, Math.min(batch, test.count() - from))
-                    .argMax(1);
-            for (int i = 0; i < best.length(); i++) {
-                predicted[from + i] = best.getInt(i);
-            }
-        }
-        return predicted;
-    }
-
     /** Key, value, expected dead-letter reason. */
     private static List<String[]> poison() {
         final int[] loud = new int[784];
@@ -269,6 +258,18 @@ class StreamServiceTest {
         final KafkaConsumer<String, String> consumer = new KafkaConsumer<>(consumerProps(), new StringDeserializer(),
                 new StringDeserializer());
         consumer.subscribe(List.of(topic));
+        return consumer;
+    }
+
+    /** A reader of {@code topic} from its end as it is now, without a group. */
+    private static KafkaConsumer<String, String> consumerAtEnd(final String topic) {
+        final KafkaConsumer<String, String> consumer = new KafkaConsumer<>(consumerProps(), new StringDeserializer(),
+                new StringDeserializer());
+        final List<TopicPartition> partitions = consumer.partitionsFor(topic).stream()
+                .map(info -> new TopicPartition(topic, info.partition())).toList();
+        consumer.assign(partitions);
+        consumer.seekToEnd(partitions);
+        partitions.forEach(consumer::position); // the end now, not when the first poll looks it up
         return consumer;
     }
 

@@ -1,5 +1,10 @@
 package io.digitstream.stream;
 
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Instant;
 import java.util.Map;
@@ -81,6 +86,33 @@ final class TestFixtures {
         settings.put("state.dir", dir.resolve("state").toString());
         settings.put("commit.interval.ms", "100");
         return settings;
+    }
+
+    /** What {@code classifier} predicts for each image of {@code test}, computed offline in batches. */
+    static int[] offlinePredictions(final DigitClassifier classifier, final MnistDataset test) {
+        final int[] predicted = new int[test.count()];
+        final int batch = 500;
+        for (int from = 0; from < test.count(); from += batch) {
+            final var best = classifier.probabilities(test.pixels(), from, Math.min(batch, test.count() - from))
+                    .argMax(1);
+            for (int i = 0; i < best.length(); i++) {
+                predicted[from + i] = best.getInt(i);
+            }
+        }
+        return predicted;
+    }
+
+    /** Runs {@code stream-app} with {@code args}, checks that it exits with 0, and returns what it printed. */
+    static String runForOutput(final String... args) {
+        final PrintStream original = System.out;
+        final ByteArrayOutputStream out = new ByteArrayOutputStream();
+        try {
+            System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
+            assertThat(StreamApp.run(args)).isZero();
+        } finally {
+            System.setOut(original);
+        }
+        return out.toString(StandardCharsets.UTF_8);
     }
 
     /** Test image {@code index} as the 784 ints of a DigitImage. */
