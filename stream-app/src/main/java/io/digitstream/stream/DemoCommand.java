@@ -104,6 +104,9 @@ final class DemoCommand implements Callable<Integer> {
         Runtime.getRuntime().addShutdownHook(hook);
         final PrintWriter out = spec.commandLine().getOut();
         try (StreamService service = StreamService.start(config)) {
+            // Images sent before the stream threads have their partitions would wait out the group's
+            // first rebalance, and the first summaries would show that wait as latency.
+            service.awaitRunning(Duration.ofMinutes(1));
             out.printf(Locale.ROOT, "Replaying %,d MNIST test images at %.0f/s. Dashboard: http://localhost:%d/"
                     + " (metrics on /metrics). Ctrl-C to stop.%n", images.size(), rate, service.httpPort());
             out.flush();
@@ -116,7 +119,7 @@ final class DemoCommand implements Callable<Integer> {
             }, "replay");
             replay.setDaemon(true);
             replay.start();
-            summarize(service, truth, sent, stop, out);
+            summarize(service, truth, sent, stop, out, images.size());
             stop.set(true);
             replay.join(TimeUnit.SECONDS.toMillis(10));
         } finally {
@@ -128,9 +131,13 @@ final class DemoCommand implements Callable<Integer> {
         return 0;
     }
 
-    /** Reads committed predictions and prints a summary line every few seconds until stopped. */
+    /**
+     * Reads committed predictions and prints a summary line every few seconds until stopped. Once
+     * every replayed image is classified it says so, and from then on prints a line only for
+     * intervals that classified something (images drawn on the dashboard, or sent by other clients).
+     */
     private void summarize(final StreamService service, final Map<String, Integer> truth, final AtomicInteger sent,
-            final AtomicBoolean stop, final PrintWriter out) {
+            final AtomicBoolean stop, final PrintWriter out, final int replayed) {
         final Properties props = new Properties();
         props.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, service.bootstrapServers());
         props.put(ConsumerConfig.GROUP_ID_CONFIG, "demo-summary-" + UUID.randomUUID());
@@ -145,6 +152,7 @@ final class DemoCommand implements Callable<Integer> {
         long[] latencies = new long[1024];
         int latencyCount = 0;
         long intervalCount = 0;
+        boolean replayDone = false;
         try (KafkaConsumer<String, byte[]> consumer = new KafkaConsumer<>(props, new StringDeserializer(),
                 new ByteArrayDeserializer())) {
             consumer.subscribe(List.of(Topics.PREDICTIONS));
@@ -166,14 +174,24 @@ final class DemoCommand implements Callable<Integer> {
                 }
                 if (System.nanoTime() >= nextSummary) {
                     final double seconds = SUMMARY_EVERY.toNanos() / 1e9;
-                    Arrays.sort(latencies, 0, latencyCount);
-                    out.printf(Locale.ROOT, "[%4.0fs] sent %,6d | classified %,6d | %5.0f images/s | latency p50 %4s"
-                            + " p99 %5s | accuracy so far %s | dead letters %.0f%n",
-                            (System.nanoTime() - started) / 1e9, sent.get(), predicted, intervalCount / seconds,
-                            percentile(latencies, latencyCount, 0.5), percentile(latencies, latencyCount, 0.99),
-                            labelled == 0 ? "-" : String.format(Locale.ROOT, "%.2f%% of %,d", 100.0 * correct / labelled,
-                                    labelled),
-                            service.deadLetters());
+                    final double elapsed = (System.nanoTime() - started) / 1e9;
+                    if (intervalCount > 0 || !replayDone) {
+                        Arrays.sort(latencies, 0, latencyCount);
+                        out.printf(Locale.ROOT, "[%4.0fs] sent %,6d | classified %,6d | %5.0f images/s | latency p50 %4s"
+                                + " p99 %5s | accuracy so far %s | dead letters %.0f%n",
+                                elapsed, sent.get(), predicted, intervalCount / seconds,
+                                percentile(latencies, latencyCount, 0.5), percentile(latencies, latencyCount, 0.99),
+                                labelled == 0 ? "-" : String.format(Locale.ROOT, "%.2f%% of %,d",
+                                        100.0 * correct / labelled, labelled),
+                                service.deadLetters());
+                    }
+                    if (!replayDone && labelled >= replayed) {
+                        replayDone = true;
+                        out.printf(Locale.ROOT, "Replay done: all %,d images classified in %.0f s, accuracy %.2f%%."
+                                + " The app keeps running for the dashboard and its drawing pad; %s.%n",
+                                replayed, elapsed, 100.0 * correct / labelled,
+                                duration == null ? "Ctrl-C to stop" : "it stops at " + duration.toSeconds() + " s");
+                    }
                     out.flush();
                     intervalCount = 0;
                     latencyCount = 0;
