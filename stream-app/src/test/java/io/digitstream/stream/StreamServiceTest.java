@@ -20,6 +20,7 @@ import java.util.UUID;
 
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.ConsumerRecords;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
@@ -33,6 +34,7 @@ import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
 
 import io.digitstream.model.DigitClassifier;
+import io.digitstream.model.DigitNetwork;
 import io.digitstream.model.mnist.MnistDataset;
 import io.digitstream.schemas.ClassAccuracy;
 import io.digitstream.schemas.DigitImage;
@@ -100,9 +102,12 @@ class StreamServiceTest {
             // Stop the app gracefully part-way, then start it again on the same state.
             await().atMost(TIMEOUT).until(() -> poll(reader, predictions, duplicates) >= 3_000);
             service.close();
+            // What the first run committed, to show the restart came part-way.
+            final int beforeRestart = poll(reader, predictions, duplicates);
             service = StreamService.start(config);
             await().atMost(TIMEOUT).until(() -> poll(reader, predictions, duplicates) >= test.count());
             poll(reader, predictions, duplicates);
+            assertThat(beforeRestart).as("predictions before the restart").isLessThan(test.count() - 1_000);
 
             assertThat(duplicates).isEmpty();
             assertThat(predictions).hasSize(test.count());
@@ -178,13 +183,18 @@ class StreamServiceTest {
             final HttpResponse<String> health = http.send(HttpRequest.newBuilder(
                     URI.create("http://localhost:" + service.httpPort() + "/health")).build(),
                     HttpResponse.BodyHandlers.ofString());
-            final HttpResponse<String> metrics = http.send(HttpRequest.newBuilder(
-                    URI.create("http://localhost:" + service.httpPort() + "/metrics")).build(),
-                    HttpResponse.BodyHandlers.ofString());
             assertThat(health.statusCode()).isEqualTo(200);
             assertThat(health.body()).contains("\"status\":\"UP\"").contains(TestFixtures.MODEL_VERSION);
-            assertThat(metrics.body()).contains("digits_predictions_total{digit=\"7\"}")
-                    .contains("digits_dead_letters_total{reason=\"pixel-out-of-range\"}")
+            // Which of the poison the restarted app saw depends on where the restart fell: one more
+            // for it to count.
+            producer.send(new ProducerRecord<>(Topics.IMAGES, "late-poison", outOfRange("late-poison"))).get();
+            final String[] metrics = new String[1];
+            final StreamService restarted = service;
+            await().atMost(TIMEOUT).until(() -> {
+                metrics[0] = metrics(http, restarted);
+                return metrics[0].contains("digits_dead_letters_total{reason=\"pixel-out-of-range\"}");
+            });
+            assertThat(metrics[0]).contains("digits_predictions_total{digit=\"7\"}")
                     .contains("digits_accuracy{class=\"all\"}")
                     .contains("digits_latency_seconds_bucket")
                     .contains("kafka_stream");
@@ -205,25 +215,32 @@ class StreamServiceTest {
 
     /** The stream threads' commits so far, as /metrics reports them. */
     private static double commits(final HttpClient http, final StreamService service) throws Exception {
-        final String metrics = http.send(HttpRequest.newBuilder(
-                URI.create("http://localhost:" + service.httpPort() + "/metrics")).build(),
-                HttpResponse.BodyHandlers.ofString()).body();
-        return metrics.lines().filter(line -> line.startsWith("kafka_stream_thread_commit_total{"))
+        return metrics(http, service).lines().filter(line -> line.startsWith("kafka_stream_thread_commit_total{"))
                 .mapToDouble(line -> Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1))).sum();
     }
 
+    private static String metrics(final HttpClient http, final StreamService service) throws Exception {
+        return http.send(HttpRequest.newBuilder(URI.create("http://localhost:" + service.httpPort() + "/metrics"))
+                .build(), HttpResponse.BodyHandlers.ofString()).body();
+    }
+
+    /** Reads until nothing more comes for a moment, so the count keeps up with the app. */
     private static int poll(final KafkaConsumer<String, String> consumer, final Map<String, Prediction> seen,
             final List<String> duplicates) {
-        for (final ConsumerRecord<String, String> record : consumer.poll(Duration.ofMillis(200))) {
-            final Prediction p = JsonSerde.serdeFor(Prediction.class).deserialize(record.topic(),
-                    record.value().getBytes(StandardCharsets.UTF_8));
-            if (!p.id().matches("t\\d{5}")) {
-                continue; // another test's image on the shared broker
+        ConsumerRecords<String, String> records;
+        do {
+            records = consumer.poll(Duration.ofMillis(100));
+            for (final ConsumerRecord<String, String> record : records) {
+                final Prediction p = JsonSerde.serdeFor(Prediction.class).deserialize(record.topic(),
+                        record.value().getBytes(StandardCharsets.UTF_8));
+                if (!p.id().matches("t\\d{5}")) {
+                    continue; // another test's image on the shared broker
+                }
+                if (seen.put(p.id(), p) != null) {
+                    duplicates.add(p.id());
+                }
             }
-            if (seen.put(p.id(), p) != null) {
-                duplicates.add(p.id());
-            }
-        }
+        } while (!records.isEmpty());
         return seen.size();
     }
 
@@ -236,14 +253,19 @@ class StreamServiceTest {
 
     /** Key, value, expected dead-letter reason. */
     private static List<String[]> poison() {
-        final int[] loud = new int[784];
-        loud[0] = 999;
         return List.of(
                 new String[] {"bad-1", "{\"id\":\"bad-1\",", "invalid-json"},
                 new String[] {"bad-2", json(DigitImage.ofPixels("bad-2", new int[10], null, null, null)), "wrong-size"},
-                new String[] {"bad-3", json(DigitImage.ofPixels("bad-3", loud, null, null, null)), "pixel-out-of-range"},
+                new String[] {"bad-3", outOfRange("bad-3"), "pixel-out-of-range"},
                 new String[] {"bad-4", json(DigitImage.ofPng("bad-4", "bm90IGEgcG5n", null, null, null)), "bad-png"},
                 new String[] {"bad-5", json(DigitImage.ofPixels("bad-5", new int[784], 42, null, null)), "bad-label"});
+    }
+
+    /** An image event whose first pixel is 999. */
+    private static String outOfRange(final String id) {
+        final int[] loud = new int[DigitNetwork.PIXELS];
+        loud[0] = 999;
+        return json(DigitImage.ofPixels(id, loud, null, null, null));
     }
 
     private static KafkaProducer<String, String> producer() {
