@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 
+import org.apache.kafka.common.utils.Utils;
 import org.junit.jupiter.api.extension.BeforeAllCallback;
 import org.junit.jupiter.api.extension.ExtensionContext;
 import org.testcontainers.DockerClientFactory;
@@ -34,7 +35,10 @@ public final class KafkaClusterExtension implements BeforeAllCallback {
             } else {
                 final Path dir = Files.createTempDirectory("embedded-kafka-test");
                 final EmbeddedKafkaBroker broker = EmbeddedKafkaBroker.start(dir);
-                store.put("kafka", (ExtensionContext.Store.CloseableResource) broker::close);
+                store.put("kafka", (ExtensionContext.Store.CloseableResource) () -> {
+                    broker.close();
+                    Utils.delete(dir.toFile()); // about 50 MB of logs per test run
+                });
                 bootstrapServers = broker.bootstrapServers();
             }
         }
