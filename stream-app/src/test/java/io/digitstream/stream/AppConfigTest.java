@@ -65,7 +65,8 @@ class AppConfigTest {
         final AppConfig config = AppConfig.load(null, Map.of(), Map.of());
 
         assertThat(config.embeddedBroker()).isTrue();
-        assertThat(config.streamsProperties()).containsEntry("processing.guarantee", "exactly_once_v2");
+        assertThat(config.streamsProperties()).containsEntry("processing.guarantee", "exactly_once_v2")
+                .containsEntry("max.task.idle.ms", "-1");
         assertThat(config.topology().accuracyGrace()).isEqualTo(config.topology().labelJoinWindow());
         assertThat(config.topology().accuracyAdvance()).isLessThan(config.topology().accuracyWindow());
         assertThat(config.topology().overlapInference()).isTrue();
