@@ -3,11 +3,13 @@ package io.digitstream.stream;
 import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.Deque;
 import java.util.List;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Future;
 
+import org.apache.kafka.common.utils.Bytes;
 import org.apache.kafka.streams.errors.StreamsException;
 import org.apache.kafka.streams.processor.Cancellable;
 import org.apache.kafka.streams.processor.PunctuationType;
@@ -72,7 +74,7 @@ public final class BatchingClassifier implements Processor<String, DecodedImage,
     private final TopologySettings settings;
     private final StreamMetrics metrics;
     private ProcessorContext<String, Prediction> context;
-    private KeyValueStore<Long, DecodedImage> buffer;
+    private KeyValueStore<Bytes, DecodedImage> buffer;
     /** The buffer's images not yet handed over, in input order, so a batch reads nothing back from the store. */
     private final List<Buffered> pending = new ArrayList<>();
     /** The pending images have waited the batch wait: they leave as soon as there is room in flight. */
@@ -91,8 +93,12 @@ public final class BatchingClassifier implements Processor<String, DecodedImage,
     /** When this processor last asked for a commit, by Kafka Streams' wall clock. */
     private long commitAskedAtMs;
 
-    /** An image in the buffer, under its key in the store, and when the stream thread read it. */
-    private record Buffered(long sequence, DecodedImage image, long readAtMs) {
+    /**
+     * An image in the buffer: its arrival number, its key in the store (from the number, or as it
+     * was restored: earlier versions wrote other forms, {@link SequenceKeys}), and when the stream
+     * thread read it.
+     */
+    private record Buffered(long sequence, Bytes key, DecodedImage image, long readAtMs) {
     }
 
     private record InFlight(List<Buffered> images, long handedOverAtMs, long handedOverNanos,
@@ -113,9 +119,11 @@ public final class BatchingClassifier implements Processor<String, DecodedImage,
         this.worker = pool.forCurrentThread();
         metrics.modelVersion(worker.modelVersion());
         final long restoredAt = System.currentTimeMillis();
-        try (KeyValueIterator<Long, DecodedImage> restored = buffer.all()) {
-            restored.forEachRemaining(entry -> pending.add(new Buffered(entry.key, entry.value, restoredAt)));
+        try (KeyValueIterator<Bytes, DecodedImage> restored = buffer.all()) {
+            restored.forEachRemaining(entry -> pending.add(new Buffered(SequenceKeys.sequence(entry.key), entry.key,
+                    entry.value, restoredAt)));
         }
+        pending.sort(Comparator.comparingLong(Buffered::sequence));
         if (!pending.isEmpty()) {
             nextSequence = pending.get(pending.size() - 1).sequence() + 1;
             startTimers();
@@ -152,8 +160,9 @@ public final class BatchingClassifier implements Processor<String, DecodedImage,
     public void process(final Record<String, DecodedImage> record) {
         startTimers();
         final long sequence = nextSequence++;
-        buffer.put(sequence, record.value());
-        pending.add(new Buffered(sequence, record.value(), System.currentTimeMillis()));
+        final Bytes key = SequenceKeys.key(sequence);
+        buffer.put(key, record.value());
+        pending.add(new Buffered(sequence, key, record.value(), System.currentTimeMillis()));
         metrics.imageIn();
         forwardIfDone();
         if (pending.size() >= settings.batchSize()) {
@@ -226,7 +235,7 @@ public final class BatchingClassifier implements Processor<String, DecodedImage,
             metrics.rememberImage(image.id(), image.pixels());
             context.forward(new Record<>(image.id(), prediction, image.eventTime()));
             // put(null) deletes like delete() without reading back and decoding the old value.
-            buffer.put(buffered.sequence(), null);
+            buffer.put(buffered.key(), null);
         }
         final Duration commitInterval = settings.commitInterval();
         final long askAt = context.currentSystemTimeMs();

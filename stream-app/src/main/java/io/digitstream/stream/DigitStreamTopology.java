@@ -62,9 +62,9 @@ public final class DigitStreamTopology {
                 .process(DecodeStage::new, Named.as(DECODE_STAGE));
 
         // Cached: an image put and deleted between two commits, the usual case, never reaches the
-        // changelog (see skipUnloggedDeletes).
+        // changelog (see skipUnloggedDeletes). Keys from SequenceKeys.
         builder.addStateStore(Stores.keyValueStoreBuilder(
-                Stores.inMemoryKeyValueStore(BatchingClassifier.BUFFER_STORE), new SequenceKeySerde(),
+                Stores.inMemoryKeyValueStore(BatchingClassifier.BUFFER_STORE), Serdes.Bytes(),
                 new DecodedImageSerde()).withLoggingEnabled(java.util.Map.of()).withCachingEnabled());
         final KStream<String, Prediction> predictions = images.process(
                 () -> new BatchingClassifier(classifiers, settings, metrics), Named.as(CLASSIFY_STAGE),

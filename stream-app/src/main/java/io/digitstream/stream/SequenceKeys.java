@@ -4,26 +4,28 @@ import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 
 import org.apache.kafka.common.errors.SerializationException;
-import org.apache.kafka.common.serialization.Deserializer;
-import org.apache.kafka.common.serialization.Serde;
-import org.apache.kafka.common.serialization.Serializer;
+import org.apache.kafka.common.utils.Bytes;
 
 /**
- * The inference buffer's keys, its images' arrival numbers, as 19 decimal digits: in the same order
- * as the numbers, as the buffer's restore needs, and with distinct hash codes. Kafka Streams' cache
- * keeps each task's dirty keys in a hash set, and the 8-byte big-endian form of consecutive numbers
- * gave about one hash code per three keys; adding to that set took 8% of the stream threads' Java time.
- * Keys of 8 bytes, as earlier versions wrote them, are still read, and sort before these.
+ * The inference buffer's keys, its images' arrival numbers, as 19 decimal digits: in the numbers'
+ * order, and with distinct hash codes. Kafka Streams' cache keeps each task's dirty keys in a hash
+ * set, and the 8-byte big-endian form of consecutive numbers gave about one hash code per three
+ * keys; adding to that set took 8% of the stream threads' Java time. It also keeps the keys in a
+ * tree ordered by their bytes, where keys in arrival order stay on a path already in the CPU's
+ * caches: with the numbers scrambled, keys that differ from their first byte on, the stream threads
+ * spent twice as long in that tree (docs/benchmarks.md).
+ *
+ * <p>Keys of 8 bytes, as earlier versions wrote them, are still read; the buffer's restore sorts by
+ * number, and deletes each image under the key it was restored with.
  */
-public final class SequenceKeySerde implements Serde<Long>, Serializer<Long>, Deserializer<Long> {
+final class SequenceKeys {
 
     static final int DIGITS = 19;
 
-    @Override
-    public byte[] serialize(final String topic, final Long sequence) {
-        if (sequence == null) {
-            return null;
-        }
+    private SequenceKeys() {
+    }
+
+    static Bytes key(final long sequence) {
         if (sequence < 0) {
             throw new SerializationException("inference buffer key " + sequence + " is negative");
         }
@@ -33,49 +35,27 @@ public final class SequenceKeySerde implements Serde<Long>, Serializer<Long>, De
             key[i] = (byte) ('0' + rest % 10);
             rest /= 10;
         }
-        return key;
+        return Bytes.wrap(key);
     }
 
-    @Override
-    public Long deserialize(final String topic, final byte[] key) {
-        if (key == null) {
-            return null;
+    /** The arrival number in a key of either form this app has written. */
+    static long sequence(final Bytes key) {
+        final byte[] bytes = key.get();
+        if (bytes.length == Long.BYTES) {
+            return ByteBuffer.wrap(bytes).getLong();
         }
-        if (key.length == Long.BYTES) {
-            return ByteBuffer.wrap(key).getLong();
-        }
-        if (key.length != DIGITS) {
-            throw new SerializationException("inference buffer key of " + key.length + " bytes; expected "
+        if (bytes.length != DIGITS) {
+            throw new SerializationException("inference buffer key of " + bytes.length + " bytes; expected "
                     + DIGITS + " digits or an 8-byte number");
         }
         long sequence = 0;
-        for (final byte digit : key) {
+        for (final byte digit : bytes) {
             if (digit < '0' || digit > '9') {
                 throw new SerializationException("inference buffer key '"
-                        + new String(key, StandardCharsets.US_ASCII) + "' is not all digits");
+                        + new String(bytes, StandardCharsets.US_ASCII) + "' is not all digits");
             }
             sequence = sequence * 10 + (digit - '0');
         }
         return sequence;
-    }
-
-    @Override
-    public void configure(final java.util.Map<String, ?> configs, final boolean isKey) {
-        // Nothing to configure.
-    }
-
-    @Override
-    public void close() {
-        // Holds no resources.
-    }
-
-    @Override
-    public Serializer<Long> serializer() {
-        return this;
-    }
-
-    @Override
-    public Deserializer<Long> deserializer() {
-        return this;
     }
 }

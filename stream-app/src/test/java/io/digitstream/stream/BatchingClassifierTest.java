@@ -7,6 +7,8 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 
+import org.apache.kafka.common.serialization.Serdes;
+import org.apache.kafka.common.utils.Bytes;
 import org.apache.kafka.streams.processor.PunctuationType;
 import org.apache.kafka.streams.processor.api.MockProcessorContext;
 import org.apache.kafka.streams.processor.api.MockProcessorContext.CapturedPunctuator;
@@ -38,18 +40,59 @@ class BatchingClassifierTest {
 
     @BeforeEach
     void initProcessor() {
-        final KeyValueStore<Long, DecodedImage> buffer = Stores.keyValueStoreBuilder(
-                Stores.inMemoryKeyValueStore(BatchingClassifier.BUFFER_STORE), new SequenceKeySerde(),
-                new DecodedImageSerde()).withLoggingDisabled().build();
-        buffer.init(context.getStateStoreContext(), buffer);
-        context.addStateStore(buffer);
-        context.setCurrentSystemTimeMs(1_000_000);
+        bufferOf(context);
+        pool = new ClassifierPool(TestFixtures.classifier());
+        classifier = newClassifier();
+        classifier.init(context);
+    }
+
+    private BatchingClassifier newClassifier() {
         final TopologySettings settings = new TopologySettings(BATCH, WAIT, Duration.ofMinutes(1), Duration.ofMinutes(1),
                 Duration.ofMinutes(1), Duration.ofMinutes(1), Duration.ofMillis(500), 20_000, true, COMMIT_INTERVAL);
-        pool = new ClassifierPool(TestFixtures.classifier());
-        classifier = new BatchingClassifier(pool, settings,
-                new StreamMetrics(new PrometheusMeterRegistry(PrometheusConfig.DEFAULT)));
-        classifier.init(context);
+        return new BatchingClassifier(pool, settings, new StreamMetrics(new PrometheusMeterRegistry(PrometheusConfig.DEFAULT)));
+    }
+
+    /** An inference buffer store, as the topology has it but without a changelog, added to {@code processorContext}. */
+    private static KeyValueStore<Bytes, DecodedImage> bufferOf(final MockProcessorContext<String, Prediction> processorContext) {
+        final KeyValueStore<Bytes, DecodedImage> buffer = Stores.keyValueStoreBuilder(
+                Stores.inMemoryKeyValueStore(BatchingClassifier.BUFFER_STORE), Serdes.Bytes(),
+                new DecodedImageSerde()).withLoggingDisabled().build();
+        buffer.init(processorContext.getStateStoreContext(), buffer);
+        processorContext.addStateStore(buffer);
+        processorContext.setCurrentSystemTimeMs(1_000_000);
+        return buffer;
+    }
+
+    @Test
+    void restoresImagesUnderBothFormsOfKeyInArrivalOrderAndDeletesEachUnderItsOwnKey() {
+        final MockProcessorContext<String, Prediction> restarted = new MockProcessorContext<>();
+        final KeyValueStore<Bytes, DecodedImage> buffer = bufferOf(restarted);
+        // Left by this version and by an earlier one, which wrote 8-byte keys.
+        buffer.put(SequenceKeys.key(7), blank("seven"));
+        buffer.put(SequenceKeys.key(5), blank("five"));
+        buffer.put(Bytes.wrap(Serdes.Long().serializer().serialize("buffer", 3L)), blank("three"));
+        final BatchingClassifier again = newClassifier();
+        again.init(restarted);
+        again.process(new Record<>("next", blank("next"), 0L));
+
+        final CapturedPunctuator check = restarted.scheduledPunctuators().stream()
+                .filter(p -> p.getInterval().equals(WAIT.dividedBy(4)) && !p.cancelled()).findFirst().orElseThrow();
+        await().atMost(Duration.ofSeconds(30)).until(() -> {
+            check.getPunctuator().punctuate(restarted.currentSystemTimeMs());
+            return restarted.forwarded().size() == 4;
+        });
+        again.close();
+
+        final List<String> ids = restarted.forwarded().stream().<String>map(forwarded -> forwarded.record().key())
+                .toList();
+        assertThat(ids).containsExactly("three", "five", "seven", "next");
+        try (var left = buffer.all()) {
+            assertThat(left.hasNext()).as("every forwarded image left the buffer").isFalse();
+        }
+    }
+
+    private static DecodedImage blank(final String id) {
+        return new DecodedImage(id, new byte[DigitNetwork.PIXELS], null, 0L);
     }
 
     @AfterEach
