@@ -103,7 +103,10 @@ class StreamServiceTest {
             await().atMost(TIMEOUT).until(() -> poll(reader, predictions, duplicates) >= 3_000);
             service.close();
             // What the first run committed, to show the restart came part-way.
-            final int beforeRestart = poll(reader, predictions, duplicates);
+            int beforeRestart;
+            do {
+                beforeRestart = predictions.size();
+            } while (poll(reader, predictions, duplicates) > beforeRestart);
             service = StreamService.start(config);
             await().atMost(TIMEOUT).until(() -> poll(reader, predictions, duplicates) >= test.count());
             poll(reader, predictions, duplicates);
@@ -224,12 +227,14 @@ class StreamServiceTest {
                 .build(), HttpResponse.BodyHandlers.ofString()).body();
     }
 
-    /** Reads until nothing more comes for a moment, so the count keeps up with the app. */
+    /**
+     * Waits a moment for predictions, then reads what has been fetched until none is left, so the
+     * count keeps up with the app (one poll returns at most 500 records).
+     */
     private static int poll(final KafkaConsumer<String, String> consumer, final Map<String, Prediction> seen,
             final List<String> duplicates) {
-        ConsumerRecords<String, String> records;
-        do {
-            records = consumer.poll(Duration.ofMillis(100));
+        ConsumerRecords<String, String> records = consumer.poll(Duration.ofMillis(100));
+        while (!records.isEmpty()) {
             for (final ConsumerRecord<String, String> record : records) {
                 final Prediction p = JsonSerde.serdeFor(Prediction.class).deserialize(record.topic(),
                         record.value().getBytes(StandardCharsets.UTF_8));
@@ -240,7 +245,8 @@ class StreamServiceTest {
                     duplicates.add(p.id());
                 }
             }
-        } while (!records.isEmpty());
+            records = consumer.poll(Duration.ZERO);
+        }
         return seen.size();
     }
 
