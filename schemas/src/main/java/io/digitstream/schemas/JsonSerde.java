@@ -7,20 +7,26 @@ import org.apache.kafka.common.serialization.Deserializer;
 import org.apache.kafka.common.serialization.Serde;
 import org.apache.kafka.common.serialization.Serializer;
 
+import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.StreamReadConstraints;
 import com.fasterxml.jackson.core.StreamReadFeature;
 import com.fasterxml.jackson.core.StreamWriteFeature;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonMappingException;
 import com.fasterxml.jackson.databind.MapperFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.cfg.CoercionAction;
+import com.fasterxml.jackson.databind.cfg.CoercionInputShape;
 import com.fasterxml.jackson.databind.json.JsonMapper;
+import com.fasterxml.jackson.databind.type.LogicalType;
 
 /**
  * The one JSON serde of the project, for every message type: {@code JsonSerde.serdeFor(Prediction.class)}.
  *
- * <p>Strict where a lenient parser would hide bad input: a float or a string is not accepted as an
- * integer pixel or label. Unknown fields are ignored so producers can add fields first.
+ * <p>Strict where a lenient parser would hide bad input, as the JSON Schemas are: a float or a string
+ * is not an integer pixel or label, a number or boolean is not a string id, a null pixel is not 0,
+ * and a field given twice is an error. Unknown fields are ignored so producers can add fields first.
  *
  * @param <T> the message type
  */
@@ -29,11 +35,22 @@ public final class JsonSerde<T> implements Serde<T>, Serializer<T>, Deserializer
     /** No limit on message size. */
     public static final int UNLIMITED = Integer.MAX_VALUE;
 
-    public static final ObjectMapper MAPPER = JsonMapper.builder()
+    /** Our messages nest two levels deep; this bounds what an unknown field can make the parser skip through. */
+    private static final int MAX_NESTING = 64;
+
+    public static final ObjectMapper MAPPER = JsonMapper.builder(JsonFactory.builder()
+                    .streamReadConstraints(StreamReadConstraints.builder().maxNestingDepth(MAX_NESTING).build())
+                    .build())
             .disable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
             .disable(DeserializationFeature.ACCEPT_FLOAT_AS_INT)
             .disable(MapperFeature.ALLOW_COERCION_OF_SCALARS)
             .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
+            .enable(DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES)
+            .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION)
+            .withCoercionConfig(LogicalType.Textual, config -> config
+                    .setCoercion(CoercionInputShape.Integer, CoercionAction.Fail)
+                    .setCoercion(CoercionInputShape.Float, CoercionAction.Fail)
+                    .setCoercion(CoercionInputShape.Boolean, CoercionAction.Fail))
             // Ten probabilities per prediction: the JDK's double formatting showed up in profiles.
             .enable(StreamWriteFeature.USE_FAST_DOUBLE_WRITER)
             .enable(StreamReadFeature.USE_FAST_DOUBLE_PARSER)

@@ -6,13 +6,17 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.List;
 import java.util.stream.IntStream;
+import java.util.stream.Stream;
 
 import org.apache.kafka.common.errors.SerializationException;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
+import org.junit.jupiter.params.provider.MethodSource;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.networknt.schema.Error;
@@ -24,6 +28,8 @@ import com.networknt.schema.SpecificationVersion;
 class ContractTest {
 
     private static final SchemaRegistry REGISTRY = SchemaRegistry.withDefaultDialect(SpecificationVersion.DRAFT_2020_12);
+
+    static final Path INVALID_EXAMPLES = Path.of("json/examples/invalid");
 
     private static final int[] PIXELS = IntStream.range(0, 784).map(i -> i % 256).toArray();
 
@@ -68,6 +74,29 @@ class ContractTest {
         assertThat(errors("digit-label.schema.json", badLabel)).isNotEmpty();
     }
 
+    /** Every file of examples/invalid/, named {@code <dead-letter reason>.<case>.json}. */
+    static List<String> invalidImages() throws IOException {
+        try (Stream<Path> files = Files.list(INVALID_EXAMPLES)) {
+            return files.map(file -> file.getFileName().toString()).sorted().toList();
+        }
+    }
+
+    /** The stream app's decoder refuses the same files with the reason each is named for (its own test). */
+    @ParameterizedTest
+    @MethodSource("invalidImages")
+    void invalidExampleImagesBreakTheSchemaOrAreNotJson(final String file) throws IOException {
+        final String text = Files.readString(INVALID_EXAMPLES.resolve(file));
+        JsonNode json = null;
+        try {
+            json = JsonSerde.MAPPER.readTree(text);
+        } catch (final IOException notJson) {
+            assertThat(file).as("only invalid-json examples may fail to parse").startsWith("invalid-json.");
+        }
+        if (json != null) {
+            assertThat(errors("digit-image.schema.json", json)).as(file).isNotEmpty();
+        }
+    }
+
     @Test
     void serdeRoundTripsEveryMessage() {
         final DigitImage image = DigitImage.ofPixels("a", PIXELS, 3, 5L, "test");
@@ -94,6 +123,16 @@ class ContractTest {
         assertThatThrownBy(() -> serde.deserialize("t", new byte[101]))
                 .isInstanceOf(MessageTooLargeException.class).hasMessageContaining("101 bytes");
         assertThat(unlimited.deserialize("t", bytes("{\"id\":\"a\",\"future\":1}")).id()).isEqualTo("a");
+        assertThatThrownBy(() -> unlimited.deserialize("t", bytes("{\"id\":7}")))
+                .isInstanceOf(SerializationException.class).hasMessageContaining("id");
+        assertThatThrownBy(() -> unlimited.deserialize("t", bytes("{\"id\":\"a\",\"pixels\":[null]}")))
+                .isInstanceOf(SerializationException.class).hasMessageContaining("pixels");
+        assertThatThrownBy(() -> unlimited.deserialize("t", bytes("{\"id\":\"a\",\"id\":\"b\"}")))
+                .isInstanceOf(SerializationException.class).hasMessageContaining("Duplicate");
+        assertThatThrownBy(() -> unlimited.deserialize("t", bytes("{\"id\":\"a\",\"x\":" + "[".repeat(100)
+                + "]".repeat(100) + "}"))).isInstanceOf(SerializationException.class).hasMessageContaining("depth");
+        assertThatThrownBy(() -> unlimited.deserialize("t", new byte[] {'{', '"', 'i', 'd', '"', ':', '"', (byte) 0xC3,
+                (byte) 0x28, '"', '}'})).isInstanceOf(SerializationException.class).hasMessageContaining("UTF-8");
     }
 
     @Test

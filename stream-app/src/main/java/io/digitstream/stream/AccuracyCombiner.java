@@ -32,8 +32,12 @@ public final class AccuracyCombiner implements Processor<String, LabeledPredicti
     public static final String PARTIALS_STORE = "accuracy-partials";
     private static final char BUCKET_SEPARATOR = '@';
 
+    /** How far inside the grace period an old labelled prediction is placed; see {@link #countedAt}. */
+    private static final Duration MAX_GRACE_MARGIN = Duration.ofSeconds(30);
+
     private final Duration advance;
     private final Duration flushInterval;
+    private final Duration grace;
     private ProcessorContext<String, AccuracyTally> context;
     private KeyValueStore<String, AccuracyTally> partials;
     /** The store's contents, so counting reads nothing back from it. */
@@ -41,9 +45,10 @@ public final class AccuracyCombiner implements Processor<String, LabeledPredicti
     /** The flush timer while it runs, else null. */
     private Cancellable flushTimer;
 
-    public AccuracyCombiner(final Duration advance, final Duration flushInterval) {
+    public AccuracyCombiner(final Duration advance, final Duration flushInterval, final Duration grace) {
         this.advance = advance;
         this.flushInterval = flushInterval;
+        this.grace = grace;
     }
 
     @Override
@@ -75,15 +80,28 @@ public final class AccuracyCombiner implements Processor<String, LabeledPredicti
     @Override
     public void process(final Record<String, LabeledPrediction> record) {
         startFlushTimer();
-        final long bucket = record.timestamp() - Math.floorMod(record.timestamp(), advance.toMillis());
-        count(Integer.toString(record.value().label()), bucket, record);
-        count(ClassAccuracy.ALL_CLASSES, bucket, record);
+        final long time = countedAt(record.timestamp());
+        final long bucket = time - Math.floorMod(time, advance.toMillis());
+        count(Integer.toString(record.value().label()), bucket, record.value(), time);
+        count(ClassAccuracy.ALL_CLASSES, bucket, record.value(), time);
     }
 
-    private void count(final String trueClass, final long bucket, final Record<String, LabeledPrediction> record) {
+    /**
+     * Where a labelled prediction counts: at its image's event time while the windows holding it are
+     * still open, else a little inside the grace period, in the oldest windows still open. Producers
+     * may send images dated long ago; counted at their own time they would be dropped as too late for
+     * windows long closed, and every labelled prediction is to count once.
+     */
+    private long countedAt(final long eventTime) {
+        final long margin = Math.min(grace.toMillis() / 2, MAX_GRACE_MARGIN.toMillis());
+        return Math.max(eventTime, context.currentSystemTimeMs() - grace.toMillis() + margin);
+    }
+
+    private void count(final String trueClass, final long bucket, final LabeledPrediction prediction,
+            final long time) {
         final String key = trueClass + BUCKET_SEPARATOR + bucket;
         final AccuracyTally tally = current.computeIfAbsent(key, k -> new AccuracyTally())
-                .updateFrom(record.value(), record.timestamp());
+                .updateFrom(prediction, time);
         partials.put(key, tally);
     }
 

@@ -58,6 +58,8 @@ public record AppConfig(String bootstrapServers, Path brokerDir, int brokerPort,
     public static final String ACCURACY_FLUSH_MS = "accuracy.flush.ms";
     public static final String IMAGE_MAX_BYTES = "image.max.bytes";
     public static final String BACKLOG_COMMIT_MS = "commit.interval.backlog.ms";
+    public static final String MAX_CLOCK_SKEW_MS = "image.max.clock.skew.ms";
+    public static final String MAX_PENDING_JOINS = "label.join.max.pending";
 
     /** The defaults: measured where it matters (see docs/benchmarks.md). */
     public static final Map<String, String> DEFAULTS = Map.ofEntries(
@@ -76,11 +78,14 @@ public record AppConfig(String bootstrapServers, Path brokerDir, int brokerPort,
             Map.entry(ACCURACY_ADVANCE_MS, "60000"),
             Map.entry(ACCURACY_FLUSH_MS, "500"),
             Map.entry(IMAGE_MAX_BYTES, "1048576"),
-            Map.entry(BACKLOG_COMMIT_MS, "300"));
+            Map.entry(BACKLOG_COMMIT_MS, "300"),
+            Map.entry(MAX_CLOCK_SKEW_MS, Long.toString(TopologySettings.DEFAULT_MAX_CLOCK_SKEW.toMillis())),
+            Map.entry(MAX_PENDING_JOINS, Integer.toString(TopologySettings.DEFAULT_MAX_PENDING_JOINS)));
 
     public static final Set<String> APP_KEYS = Set.of(BROKER_DIR, BROKER_PORT, MODEL, HTTP_PORT, PARTITIONS, REPLICATION_FACTOR,
             BATCH_SIZE, BATCH_WAIT_MS, OVERLAP_INFERENCE, LABEL_JOIN_WINDOW_MS, ACCURACY_WINDOW_MS,
-            ACCURACY_ADVANCE_MS, ACCURACY_GRACE_MS, ACCURACY_FLUSH_MS, IMAGE_MAX_BYTES, BACKLOG_COMMIT_MS);
+            ACCURACY_ADVANCE_MS, ACCURACY_GRACE_MS, ACCURACY_FLUSH_MS, IMAGE_MAX_BYTES, BACKLOG_COMMIT_MS,
+            MAX_CLOCK_SKEW_MS, MAX_PENDING_JOINS);
 
     /**
      * @param file  a properties file, or null
@@ -132,7 +137,9 @@ public record AppConfig(String bootstrapServers, Path brokerDir, int brokerPort,
                 Duration.ofMillis(positiveLong(settings, ACCURACY_FLUSH_MS)),
                 (int) positiveLong(settings, IMAGE_MAX_BYTES),
                 bool(settings, OVERLAP_INFERENCE),
-                askForCommits ? Duration.ofMillis(commitMs) : null);
+                askForCommits ? Duration.ofMillis(commitMs) : null,
+                Duration.ofMillis(nonNegativeLong(settings, MAX_CLOCK_SKEW_MS)),
+                (int) Math.min(Integer.MAX_VALUE, positiveLong(settings, MAX_PENDING_JOINS)));
         final long replication = positiveLong(settings, REPLICATION_FACTOR);
         return new AppConfig(settings.get(BOOTSTRAP_SERVERS).strip(), Path.of(settings.get(BROKER_DIR)),
                 (int) nonNegativeLong(settings, BROKER_PORT), Path.of(settings.get(MODEL)), (int) nonNegativeLong(settings, HTTP_PORT),

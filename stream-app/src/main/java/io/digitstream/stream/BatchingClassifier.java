@@ -233,7 +233,10 @@ public final class BatchingClassifier implements Processor<String, DecodedImage,
             metrics.stages(buffered.readAtMs() - image.eventTime(), batch.handedOverAtMs() - buffered.readAtMs(),
                     now - batch.handedOverAtMs());
             metrics.rememberImage(image.id(), image.pixels());
-            context.forward(new Record<>(image.id(), prediction, image.eventTime()));
+            // Dated by event time, but never ahead of the clock (Kafka Streams', as the decode stage
+            // did): the broker refuses records far ahead, and windows would take them as the present.
+            context.forward(new Record<>(image.id(), prediction,
+                    Math.min(image.eventTime(), context.currentSystemTimeMs())));
             // put(null) deletes like delete() without reading back and decoding the old value.
             buffer.put(buffered.key(), null);
         }

@@ -1,6 +1,8 @@
 package io.digitstream.stream;
 
 
+import java.time.Duration;
+
 import org.apache.kafka.common.serialization.Serde;
 import org.apache.kafka.common.serialization.Serdes;
 import org.apache.kafka.common.utils.Bytes;
@@ -24,6 +26,7 @@ import org.apache.kafka.streams.state.WindowStore;
 import org.apache.kafka.streams.state.internals.CachingKeyValueStore;
 import org.apache.kafka.streams.state.internals.WrappedStateStore;
 
+import io.digitstream.model.DigitNetwork;
 import io.digitstream.schemas.ClassAccuracy;
 import io.digitstream.schemas.DigitImage;
 import io.digitstream.schemas.DigitLabel;
@@ -46,7 +49,10 @@ public final class DigitStreamTopology {
 
     public static final String DECODE_STAGE = "decode-image";
     public static final String CLASSIFY_STAGE = "classify";
+    public static final String LABEL_CHECK_STAGE = "check-label";
     public static final String LABEL_JOIN_STAGE = "label-join";
+    /** A label is an id and a digit: a few hundred bytes at most. */
+    static final int MAX_LABEL_BYTES = 4096;
     public static final String ACCURACY_STORE = "accuracy-by-class";
 
     private static final Serde<String> KEYS = Serdes.String();
@@ -59,7 +65,7 @@ public final class DigitStreamTopology {
         final KStream<String, DecodedImage> images = builder
                 .stream(Topics.IMAGES, Consumed.with(KEYS,
                         JsonSerde.serdeFor(DigitImage.class).withMaxBytes(settings.maxImageBytes())).withName("images"))
-                .process(DecodeStage::new, Named.as(DECODE_STAGE));
+                .process(() -> new DecodeStage(settings.maxClockSkew()), Named.as(DECODE_STAGE));
 
         // Cached: an image put and deleted between two commits, the usual case, never reaches the
         // changelog (see skipUnloggedDeletes). Keys from SequenceKeys.
@@ -79,19 +85,21 @@ public final class DigitStreamTopology {
                 Stores.inMemoryKeyValueStore(LabelJoiner.AWAITING_PREDICTION_STORE), KEYS,
                 JsonSerde.serdeFor(PendingLabel.class))));
         final KStream<String, JoinInput> labels = builder
-                .stream(Topics.LABELS, Consumed.with(KEYS, JsonSerde.serdeFor(DigitLabel.class)).withName("labels"))
-                .mapValues(JoinInput::of, Named.as("late-labels"));
+                .stream(Topics.LABELS, Consumed.with(KEYS, JsonSerde.serdeFor(DigitLabel.class)
+                        .withMaxBytes(MAX_LABEL_BYTES)).withName("labels"))
+                .process(LabelCheck::new, Named.as(LABEL_CHECK_STAGE));
         final KStream<String, LabeledPrediction> labelled = predictions
                 .mapValues(JoinInput::of, Named.as("predictions-to-join"))
                 .merge(labels, Named.as("predictions-and-labels"))
-                .process(() -> new LabelJoiner(settings.labelJoinWindow(), metrics), Named.as(LABEL_JOIN_STAGE),
+                .process(() -> new LabelJoiner(settings.labelJoinWindow(), settings.maxPendingJoins(), metrics), Named.as(LABEL_JOIN_STAGE),
                         LabelJoiner.AWAITING_LABEL_STORE, LabelJoiner.AWAITING_PREDICTION_STORE);
 
         builder.addStateStore(Stores.keyValueStoreBuilder(
                 Stores.inMemoryKeyValueStore(AccuracyCombiner.PARTIALS_STORE), KEYS,
                 AccuracyTally.serde()).withLoggingEnabled(java.util.Map.of()).withCachingEnabled());
         labelled
-                .process(() -> new AccuracyCombiner(settings.accuracyAdvance(), settings.accuracyFlush()),
+                .process(() -> new AccuracyCombiner(settings.accuracyAdvance(), settings.accuracyFlush(),
+                        settings.accuracyGrace()),
                         Named.as("accuracy-partials"), AccuracyCombiner.PARTIALS_STORE)
                 .groupByKey(Grouped.with(ACCURACY_STORE, KEYS, AccuracyTally.serde()))
                 .windowedBy(TimeWindows.ofSizeAndGrace(settings.accuracyWindow(), settings.accuracyGrace())
@@ -135,13 +143,46 @@ public final class DigitStreamTopology {
         return store.withLoggingEnabled(java.util.Map.of()).withCachingDisabled();
     }
 
-    /** Decodes each image event, keyed by its id from here on; failures reach the dead-letter topic. */
+    /**
+     * Decodes each image event, keyed by its id from here on; failures reach the dead-letter topic.
+     * Downstream the image is timestamped with its event time, or the app's clock when that is ahead
+     * (within the tolerated skew): what the app writes is never dated in the future, which the broker
+     * would refuse and the accuracy windows would take as the present.
+     */
     static final class DecodeStage extends ContextualProcessor<String, DigitImage, String, DecodedImage> {
+
+        private final Duration maxClockSkew;
+
+        DecodeStage(final Duration maxClockSkew) {
+            this.maxClockSkew = maxClockSkew;
+        }
 
         @Override
         public void process(final Record<String, DigitImage> record) {
-            final DecodedImage image = ImageDecoder.decode(record.key(), record.value(), record.timestamp());
-            context().forward(record.withKey(image.id()).withValue(image).withTimestamp(image.eventTime()));
+            final long now = context().currentSystemTimeMs();
+            final DecodedImage image = ImageDecoder.decode(record.key(), record.value(), record.timestamp(), now,
+                    maxClockSkew);
+            context().forward(record.withKey(image.id()).withValue(image)
+                    .withTimestamp(Math.min(image.eventTime(), now)));
+        }
+    }
+
+    /** Checks each late label as the schema defines it; failures reach the dead-letter topic. */
+    static final class LabelCheck extends ContextualProcessor<String, DigitLabel, String, JoinInput> {
+
+        @Override
+        public void process(final Record<String, DigitLabel> record) {
+            final DigitLabel label = record.value();
+            if (label == null) {
+                throw new InvalidMessageException("invalid-json", "label message is empty (null value)");
+            }
+            final String id = ImageDecoder.checkId(record.key(), label.id(), "label");
+            if (label.label() == null || label.label() < 0 || label.label() >= DigitNetwork.CLASSES) {
+                throw new InvalidMessageException("bad-label", "label " + label.label() + " for image " + id
+                        + " is not a digit 0-9");
+            }
+            context().forward(record.withKey(id).withValue(JoinInput.of(label))
+                    .withTimestamp(Math.min(record.timestamp(), context().currentSystemTimeMs())));
         }
     }
 }

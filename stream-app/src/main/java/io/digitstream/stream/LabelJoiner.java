@@ -11,7 +11,6 @@ import org.apache.kafka.streams.processor.api.Record;
 import org.apache.kafka.streams.state.KeyValueIterator;
 import org.apache.kafka.streams.state.KeyValueStore;
 
-import io.digitstream.model.DigitNetwork;
 import io.digitstream.schemas.DigitLabel;
 import io.digitstream.schemas.Prediction;
 
@@ -23,6 +22,10 @@ import io.digitstream.schemas.Prediction;
  *
  * <p>A DSL stream-stream join would do the matching but would not say how much is still waiting or
  * has expired, which an operator watching accuracy needs to know.
+ *
+ * <p>Each waiting set holds at most {@code maxPending} entries per task, whatever producers send
+ * (labels for ids never seen, say): past it a prediction is counted as never labelled at once, and
+ * a label goes to the dead-letter topic as {@code too-many-pending-labels}.
  */
 public final class LabelJoiner implements Processor<String, JoinInput, String, LabeledPrediction> {
 
@@ -35,13 +38,18 @@ public final class LabelJoiner implements Processor<String, JoinInput, String, L
     private static final Duration MAX_SWEEP = Duration.ofSeconds(30);
 
     private final Duration window;
+    private final int maxPending;
     private final StreamMetrics metrics;
+    /** Entries in each waiting set: counted at every sweep, and counted up as they are added between sweeps. */
+    private long waitingPredictions;
+    private long waitingLabels;
     private ProcessorContext<String, LabeledPrediction> context;
     private KeyValueStore<String, PendingPrediction> awaitingLabel;
     private KeyValueStore<String, PendingLabel> awaitingPrediction;
 
-    public LabelJoiner(final Duration window, final StreamMetrics metrics) {
+    public LabelJoiner(final Duration window, final int maxPending, final StreamMetrics metrics) {
         this.window = window;
+        this.maxPending = maxPending;
         this.metrics = metrics;
     }
 
@@ -53,6 +61,19 @@ public final class LabelJoiner implements Processor<String, JoinInput, String, L
         Duration sweep = window.dividedBy(SWEEPS_PER_WINDOW);
         sweep = sweep.compareTo(MIN_SWEEP) < 0 ? MIN_SWEEP : sweep.compareTo(MAX_SWEEP) > 0 ? MAX_SWEEP : sweep;
         processorContext.schedule(sweep, PunctuationType.WALL_CLOCK_TIME, this::expire);
+        waitingPredictions = count(awaitingLabel);
+        waitingLabels = count(awaitingPrediction);
+    }
+
+    private static long count(final KeyValueStore<String, ?> store) {
+        long count = 0;
+        try (KeyValueIterator<String, ?> all = store.all()) {
+            while (all.hasNext()) {
+                all.next();
+                count++;
+            }
+        }
+        return count;
     }
 
     @Override
@@ -70,42 +91,52 @@ public final class LabelJoiner implements Processor<String, JoinInput, String, L
         if (label == null) {
             final PendingLabel late = awaitingPrediction.delete(prediction.id());
             if (late == null) {
+                if (waitingPredictions >= maxPending) {
+                    metrics.predictionNeverLabelled();
+                    return;
+                }
                 awaitingLabel.put(prediction.id(), new PendingPrediction(prediction.predicted(),
                         prediction.modelVersion(), prediction.eventTime(), context.currentSystemTimeMs()));
+                waitingPredictions++;
                 return;
             }
+            waitingLabels--;
             label = late.label();
         }
         emit(record, new LabeledPrediction(prediction.id(), label, prediction.predicted(), prediction.modelVersion()),
                 prediction.eventTime());
     }
 
+    /** A label checked by {@link DigitStreamTopology.LabelCheck}: an id and a digit. */
     private void onLabel(final Record<String, JoinInput> record, final DigitLabel label) {
-        if (label.id() == null || label.id().isBlank()) {
-            throw new InvalidMessageException("missing-id", "label has no id");
-        }
-        if (label.label() == null || label.label() < 0 || label.label() >= DigitNetwork.CLASSES) {
-            throw new InvalidMessageException("bad-label", "label " + label.label() + " for image " + label.id()
-                    + " is not a digit 0-9");
-        }
         final PendingPrediction prediction = awaitingLabel.delete(label.id());
         if (prediction != null) {
+            waitingPredictions--;
             emit(record, new LabeledPrediction(label.id(), label.label(), prediction.predicted(),
                     prediction.modelVersion()), prediction.eventTime());
         } else {
+            if (waitingLabels >= maxPending) {
+                throw new InvalidMessageException("too-many-pending-labels", "label for image " + label.id()
+                        + " arrived while " + waitingLabels + " labels wait for their images, the limit"
+                        + " (label.join.max.pending); labels should follow their images within "
+                        + window.toSeconds() + " s");
+            }
             awaitingPrediction.put(label.id(), new PendingLabel(label.label(), context.currentSystemTimeMs()));
+            waitingLabels++;
         }
     }
 
     private void emit(final Record<String, JoinInput> record, final LabeledPrediction labelled, final long eventTime) {
-        // The labelled prediction keeps the image's event time, so it counts in the image's window.
-        context.forward(new Record<>(labelled.id(), labelled, eventTime, record.headers()));
+        // The labelled prediction keeps the image's event time, so it counts in the image's window,
+        // but never one ahead of the clock (a producer's, within the tolerated skew).
+        context.forward(new Record<>(labelled.id(), labelled, Math.min(eventTime, context.currentSystemTimeMs()),
+                record.headers()));
     }
 
     private void expire(final long now) {
         final long cutoff = now - window.toMillis();
         final List<String> expiredPredictions = new ArrayList<>();
-        long waitingPredictions = 0;
+        waitingPredictions = 0;
         try (KeyValueIterator<String, PendingPrediction> all = awaitingLabel.all()) {
             while (all.hasNext()) {
                 final var entry = all.next();
@@ -117,7 +148,7 @@ public final class LabelJoiner implements Processor<String, JoinInput, String, L
             }
         }
         final List<String> expiredLabels = new ArrayList<>();
-        long waitingLabels = 0;
+        waitingLabels = 0;
         try (KeyValueIterator<String, PendingLabel> all = awaitingPrediction.all()) {
             while (all.hasNext()) {
                 final var entry = all.next();

@@ -76,12 +76,17 @@ public final class StreamService implements AutoCloseable {
         return settings;
     }
 
-    /** Dead-letter settings for Kafka Streams: the built-in DLQ topic and {@link DeadLetters} as both handlers. */
+    /**
+     * Error handling for Kafka Streams: the built-in DLQ topic, {@link DeadLetters} as the
+     * deserialization, processing and production handler, and stream time bounded by the clock.
+     */
     public static Map<String, Object> errorHandling(final StreamMetrics metrics) {
         final Map<String, Object> props = new HashMap<>();
         props.put(StreamsConfig.ERRORS_DEAD_LETTER_QUEUE_TOPIC_NAME_CONFIG, Topics.DEAD_LETTERS);
         props.put(StreamsConfig.PROCESSING_EXCEPTION_HANDLER_CLASS_CONFIG, DeadLetters.class.getName());
         props.put(StreamsConfig.DESERIALIZATION_EXCEPTION_HANDLER_CLASS_CONFIG, DeadLetters.class.getName());
+        props.put(StreamsConfig.PRODUCTION_EXCEPTION_HANDLER_CLASS_CONFIG, DeadLetters.class.getName());
+        props.put(StreamsConfig.DEFAULT_TIMESTAMP_EXTRACTOR_CLASS_CONFIG, ArrivalTimestamps.class.getName());
         props.put(StreamsConfig.PROCESSING_EXCEPTION_HANDLER_GLOBAL_ENABLED_CONFIG, true);
         // Kafka Streams 4.3 checks this again on its main consumer's copy of the config (for the
         // partition assignor), which leaves it out, and warned at every start that it was off.

@@ -51,6 +51,8 @@ class DigitStreamTopologyTest {
     private static final Duration JOIN_WINDOW = Duration.ofMinutes(2);
     private static final Duration ACCURACY_WINDOW = Duration.ofMinutes(1);
     private static final int MAX_IMAGE_BYTES = 20_000;
+    private static final int MAX_PENDING_JOINS = 50;
+    private static final Path INVALID_EXAMPLES = Path.of("../schemas/json/examples/invalid");
     private static final Instant START = Instant.parse("2026-11-24T10:00:00Z");
 
     @TempDir
@@ -74,7 +76,8 @@ class DigitStreamTopologyTest {
     private void startDriver(final boolean overlapInference) {
         metrics = new StreamMetrics(new PrometheusMeterRegistry(PrometheusConfig.DEFAULT));
         final TopologySettings settings = new TopologySettings(BATCH, WAIT, JOIN_WINDOW, ACCURACY_WINDOW,
-                ACCURACY_WINDOW, JOIN_WINDOW, WAIT, MAX_IMAGE_BYTES, overlapInference, null);
+                ACCURACY_WINDOW, JOIN_WINDOW, WAIT, MAX_IMAGE_BYTES, overlapInference, null,
+                TopologySettings.DEFAULT_MAX_CLOCK_SKEW, MAX_PENDING_JOINS);
         final Properties props = new Properties();
         props.put(StreamsConfig.APPLICATION_ID_CONFIG, "topology-test");
         props.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, "unused:9092");
@@ -212,7 +215,7 @@ class DigitStreamTopologyTest {
         loud[5] = 256;
         return List.of(
                 new Object[] {"x", "{not json", "invalid-json", DeadLetters.DESERIALIZE_STAGE},
-                new Object[] {"x", "{\"id\":\"x\",\"pixels\":[" + "1.5,".repeat(783) + "1.5]}", "invalid-json",
+                new Object[] {"x", "{\"id\":\"x\",\"pixels\":[" + "1.5,".repeat(783) + "1.5]}", "wrong-type",
                     DeadLetters.DESERIALIZE_STAGE},
                 new Object[] {"x", "{\"id\":\"x\",\"png\":\"" + "A".repeat(MAX_IMAGE_BYTES) + "\"}", "too-large",
                     DeadLetters.DESERIALIZE_STAGE},
@@ -261,15 +264,131 @@ class DigitStreamTopologyTest {
     }
 
     @Test
-    void routesBadLateLabelsToTheDeadLetterTopic() {
+    void routesBadLateLabelsToTheDeadLetterTopicAndJoinsTheGoodOnes() {
         labels.pipeInput("x", json(new DigitLabel("x", 12)));
         labels.pipeInput("y", "{\"id\":\"y\",\"label\":\"seven\"}");
+        labels.pipeInput("other", json(new DigitLabel("z", 3)));
+        labels.pipeInput("tombstone", (String) null);
+        labels.pipeInput("l".repeat(201), json(new DigitLabel("l".repeat(201), 3)));
+        labels.pipeInput("n", "{\"id\":\"n\"}");
+        labels.pipeInput("good", json(new DigitLabel("good", 7)));
+        images.pipeInput("good", json(DigitImage.ofPixels("good", TestFixtures.pixels(0), null, null, null)));
+        driver.advanceWallClockTime(WAIT);
+        driver.advanceWallClockTime(WAIT);
 
         final List<TestRecord<byte[], byte[]>> letters = deadLetters.readRecordsToList();
         assertThat(letters).extracting(letter -> header(letter.headers(), DeadLetters.REASON_HEADER))
-                .containsExactly("bad-label", "invalid-json");
+                .containsExactly("bad-label", "wrong-type", "key-mismatch", "invalid-json", "bad-id", "bad-label");
         assertThat(letters).extracting(letter -> header(letter.headers(), "__streams.errors.topic"))
                 .containsOnly(Topics.LABELS);
+        assertThat(letters).extracting(letter -> header(letter.headers(), DeadLetters.STAGE_HEADER))
+                .containsOnly(DeadLetters.DESERIALIZE_STAGE, DigitStreamTopology.LABEL_CHECK_STAGE);
+        assertThat(latestRows(accuracy.readValuesToList()).get("7").total()).isEqualTo(1);
+    }
+
+    @Test
+    void boundsTheLabelsWaitingForImagesAndDeadLettersTheRest() {
+        for (int i = 0; i < MAX_PENDING_JOINS + 10; i++) {
+            labels.pipeInput("unknown-" + i, json(new DigitLabel("unknown-" + i, i % 10)));
+        }
+        driver.advanceWallClockTime(WAIT);
+
+        assertThat(deadLetters.readRecordsToList()).hasSize(10).extracting(letter -> header(letter.headers(),
+                DeadLetters.REASON_HEADER)).containsOnly("too-many-pending-labels");
+        assertThat(driver.getKeyValueStore(LabelJoiner.AWAITING_PREDICTION_STORE).approximateNumEntries())
+                .isEqualTo(MAX_PENDING_JOINS);
+        driver.advanceWallClockTime(JOIN_WINDOW.plusSeconds(30));
+        assertThat(metrics.registry().get("digits.labels.unmatched").counter().count()).isEqualTo(MAX_PENDING_JOINS);
+        assertThat(driver.getKeyValueStore(LabelJoiner.AWAITING_PREDICTION_STORE).approximateNumEntries()).isZero();
+    }
+
+    static List<String> invalidExamples() throws java.io.IOException {
+        try (var files = Files.list(INVALID_EXAMPLES)) {
+            return files.map(file -> file.getFileName().toString()).sorted().toList();
+        }
+    }
+
+    /** The schemas' contract test checks that the schema refuses the same files. */
+    @ParameterizedTest
+    @MethodSource("invalidExamples")
+    void refusesEachInvalidExampleWithTheReasonItIsNamedFor(final String file) throws java.io.IOException {
+        images.pipeInput("img-1", Files.readString(INVALID_EXAMPLES.resolve(file)).strip());
+        images.pipeInput("good", json(DigitImage.ofPixels("good", TestFixtures.pixels(1), null, null, null)));
+        driver.advanceWallClockTime(WAIT);
+
+        final List<TestRecord<byte[], byte[]>> letters = deadLetters.readRecordsToList();
+        assertThat(letters).hasSize(1);
+        assertThat(header(letters.get(0).headers(), DeadLetters.REASON_HEADER))
+                .isEqualTo(file.substring(0, file.indexOf('.')));
+        assertThat(predictions.readValuesToList()).extracting(Prediction::id).containsExactly("good");
+    }
+
+    @Test
+    void deadLettersImagesDatedAheadOfTheClockAndClassifiesTheRestOfThePartition() {
+        final long now = START.toEpochMilli();
+        final long[] future = {now + Duration.ofHours(2).toMillis(), 253_402_300_799_000L, now * 1000};
+        for (int i = 0; i < future.length; i++) {
+            images.pipeInput("future-" + i, json(DigitImage.ofPixels("future-" + i, TestFixtures.pixels(i), 7,
+                    future[i], null)));
+        }
+        final long skewed = now + Duration.ofMinutes(1).toMillis();
+        images.pipeInput("skewed", json(DigitImage.ofPixels("skewed", TestFixtures.pixels(0), 7, skewed, null)));
+        images.pipeInput("after", json(DigitImage.ofPixels("after", TestFixtures.pixels(1), 2, null, null)));
+        driver.advanceWallClockTime(WAIT);
+        driver.advanceWallClockTime(WAIT);
+
+        final List<TestRecord<byte[], byte[]>> letters = deadLetters.readRecordsToList();
+        assertThat(letters).hasSize(3).extracting(letter -> header(letter.headers(), DeadLetters.REASON_HEADER))
+                .containsOnly("bad-timestamp");
+        assertThat(header(letters.get(0).headers(), "__streams.errors.message")).contains("ahead of the app's clock");
+        final List<TestRecord<String, Prediction>> predicted = predictions.readRecordsToList();
+        assertThat(predicted).extracting(TestRecord::key).containsExactly("skewed", "after");
+        // The prediction keeps the producer's event time, but its record is not dated ahead of the clock.
+        assertThat(predicted.get(0).value().eventTime()).isEqualTo(skewed);
+        assertThat(predicted.get(0).timestamp()).isLessThan(skewed);
+        assertThat(latestRows(accuracy.readValuesToList()).get(ClassAccuracy.ALL_CLASSES).total()).isEqualTo(2);
+    }
+
+    @Test
+    void countsImagesDatedLongAgoInTheOldestOpenWindow() {
+        images.pipeInput("epoch", json(DigitImage.ofPixels("epoch", TestFixtures.pixels(0), 7, 0L, null)));
+        images.pipeInput("y2k", json(DigitImage.ofPixels("y2k", TestFixtures.pixels(1), 2, 946_684_800_000L, null)));
+        images.pipeInput("late", json(DigitImage.ofPixels("late", TestFixtures.pixels(2), null, 1L, null)));
+        driver.advanceWallClockTime(WAIT);
+        labels.pipeInput("late", json(new DigitLabel("late", 1)));
+        driver.advanceWallClockTime(WAIT);
+
+        assertThat(predictions.readValuesToList()).extracting(Prediction::eventTime).containsExactly(0L,
+                946_684_800_000L, 1L);
+        final Map<String, ClassAccuracy> rows = latestRows(accuracy.readValuesToList());
+        assertThat(rows.get(ClassAccuracy.ALL_CLASSES).total()).isEqualTo(3);
+        assertThat(rows.get(ClassAccuracy.ALL_CLASSES).windowEnd() + JOIN_WINDOW.toMillis())
+                .as("an open window: its end plus the grace is still ahead").isGreaterThan(START.toEpochMilli());
+    }
+
+    @Test
+    void aDeadLetterTooLargeToTravelKeepsAPrefixItsSizeAndDigest() throws Exception {
+        final String huge = "{\"id\":\"x\",\"png\":\"" + "A".repeat(1_100_000) + "\"}";
+        images.pipeInput("k".repeat(200_000), huge);
+        images.pipeInput("good", json(DigitImage.ofPixels("good", TestFixtures.pixels(1), null, null, null)));
+        driver.advanceWallClockTime(WAIT);
+
+        final TestRecord<byte[], byte[]> letter = deadLetters.readRecord();
+        final byte[] value = huge.getBytes(StandardCharsets.UTF_8);
+        int size = letter.key().length + letter.value().length;
+        for (final Header h : letter.headers()) {
+            size += h.key().length() + (h.value() == null ? 0 : h.value().length);
+        }
+        assertThat(size).isLessThanOrEqualTo(DeadLetters.MAX_BYTES);
+        assertThat(header(letter.headers(), DeadLetters.REASON_HEADER)).isEqualTo("too-large");
+        assertThat(header(letter.headers(), DeadLetters.TRUNCATED_HEADER)).isEqualTo("key,value");
+        assertThat(header(letter.headers(), DeadLetters.ORIGINAL_VALUE_SIZE_HEADER))
+                .isEqualTo(Integer.toString(value.length));
+        assertThat(header(letter.headers(), DeadLetters.ORIGINAL_VALUE_SHA256_HEADER)).isEqualTo(
+                java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256").digest(value)));
+        assertThat(letter.value()).isEqualTo(java.util.Arrays.copyOf(value, DeadLetters.PREFIX_BYTES));
+        assertThat(header(letter.headers(), "__streams.errors.message")).hasSizeLessThan(DeadLetters.MAX_TEXT + 20);
+        assertThat(predictions.readValuesToList()).extracting(Prediction::id).containsExactly("good");
     }
 
     @Test
@@ -315,6 +434,8 @@ class DigitStreamTopologyTest {
 
     @Test
     void aggregatesAccuracyPerTrueClassAndWindow() {
+        // The images are dated up to 80 s after START: let the app's clock pass them first.
+        driver.advanceWallClockTime(Duration.ofSeconds(90));
         final List<String> ids = new ArrayList<>();
         for (int i = 0; i < 40; i++) {
             // 20 images in the first one-minute window, 20 in the second.
