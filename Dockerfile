@@ -31,7 +31,7 @@ COPY --from=build /src/stream-app/target/lib /app/lib
 # One OpenMP thread per network: the app runs a network copy per core. G1, named since the JVM picks
 # the serial GC in a small container: it collects the old generation in short pauses. glibc keeps
 # freed native memory instead of unmapping it, so forward passes do not fault their scratch memory
-# in again (docs/benchmarks.md).
-ENV OMP_NUM_THREADS=1 MALLOC_MMAP_THRESHOLD_=33554432 MALLOC_TRIM_THRESHOLD_=268435456
+# in again (docs/benchmarks.md). The HTTP port listens on every interface, as a published port must.
+ENV OMP_NUM_THREADS=1 MALLOC_MMAP_THRESHOLD_=33554432 MALLOC_TRIM_THRESHOLD_=268435456 DIGITS_HTTP_HOST=0.0.0.0
 EXPOSE 8080
 ENTRYPOINT ["java", "-XX:+UseG1GC", "-jar", "/app/stream-app.jar"]

@@ -121,7 +121,12 @@ $('classify').addEventListener('click', async () => {
   const started = performance.now();
   const sent = await fetch('api/classify', { method: 'POST', headers: { 'Content-Type': 'application/json' },
     body: JSON.stringify({ png }) });
-  const { id } = await sent.json();
+  const answer = await sent.json();
+  if (!sent.ok) {
+    result.textContent = answer.error || `The app refused the drawing (HTTP ${sent.status}).`;
+    return;
+  }
+  const { id } = answer;
   result.dataset.id = id;
   for (let attempt = 0; attempt < 100; attempt++) {
     const answer = await fetch(`api/predictions/${encodeURIComponent(id)}`, { cache: 'no-store' });

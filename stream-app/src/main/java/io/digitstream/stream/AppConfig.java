@@ -25,13 +25,13 @@ import org.apache.kafka.streams.StreamsConfig;
  * @param brokerDir        data directory of the embedded broker
  * @param brokerPort       client port of the embedded broker (0: any free port)
  * @param model            model artifact, or a models directory holding LATEST
- * @param httpPort         port of the metrics, health and dashboard endpoints (0: any free port)
+ * @param http             the metrics, health and dashboard endpoints
  * @param partitions       partitions of the topics the app creates when missing
  * @param replicationFactor replication factor of those topics and of the internal ones
  * @param topology         the topology's settings
  * @param kafka            every other key, for Kafka Streams and its clients
  */
-public record AppConfig(String bootstrapServers, Path brokerDir, int brokerPort, Path model, int httpPort, int partitions,
+public record AppConfig(String bootstrapServers, Path brokerDir, int brokerPort, Path model, HttpSettings http, int partitions,
         short replicationFactor, TopologySettings topology, Map<String, String> kafka) {
 
     public static final String ENV_PREFIX = "DIGITS_";
@@ -46,6 +46,10 @@ public record AppConfig(String bootstrapServers, Path brokerDir, int brokerPort,
     public static final String BROKER_PORT = "embedded.broker.port";
     public static final String MODEL = "model.path";
     public static final String HTTP_PORT = "http.port";
+    public static final String HTTP_HOST = "http.host";
+    public static final String HTTP_CLASSIFY_ENABLED = "http.classify.enabled";
+    public static final String HTTP_CLASSIFY_RATE = "http.classify.rate";
+    public static final String HEALTH_STUCK_AFTER_MS = "health.stuck.after.ms";
     public static final String PARTITIONS = "topic.partitions";
     public static final String REPLICATION_FACTOR = "topic.replication.factor";
     public static final String BATCH_SIZE = "inference.batch.size";
@@ -68,6 +72,10 @@ public record AppConfig(String bootstrapServers, Path brokerDir, int brokerPort,
             Map.entry(BROKER_PORT, "9092"),
             Map.entry(MODEL, "models"),
             Map.entry(HTTP_PORT, "8080"),
+            Map.entry(HTTP_HOST, "localhost"),
+            Map.entry(HTTP_CLASSIFY_ENABLED, "true"),
+            Map.entry(HTTP_CLASSIFY_RATE, "20"),
+            Map.entry(HEALTH_STUCK_AFTER_MS, "60000"),
             Map.entry(PARTITIONS, "2"),
             Map.entry(REPLICATION_FACTOR, "1"),
             Map.entry(BATCH_SIZE, "128"),
@@ -82,7 +90,8 @@ public record AppConfig(String bootstrapServers, Path brokerDir, int brokerPort,
             Map.entry(MAX_CLOCK_SKEW_MS, Long.toString(TopologySettings.DEFAULT_MAX_CLOCK_SKEW.toMillis())),
             Map.entry(MAX_PENDING_JOINS, Integer.toString(TopologySettings.DEFAULT_MAX_PENDING_JOINS)));
 
-    public static final Set<String> APP_KEYS = Set.of(BROKER_DIR, BROKER_PORT, MODEL, HTTP_PORT, PARTITIONS, REPLICATION_FACTOR,
+    public static final Set<String> APP_KEYS = Set.of(BROKER_DIR, BROKER_PORT, MODEL, HTTP_PORT, HTTP_HOST,
+            HTTP_CLASSIFY_ENABLED, HTTP_CLASSIFY_RATE, HEALTH_STUCK_AFTER_MS, PARTITIONS, REPLICATION_FACTOR,
             BATCH_SIZE, BATCH_WAIT_MS, OVERLAP_INFERENCE, LABEL_JOIN_WINDOW_MS, ACCURACY_WINDOW_MS,
             ACCURACY_ADVANCE_MS, ACCURACY_GRACE_MS, ACCURACY_FLUSH_MS, IMAGE_MAX_BYTES, BACKLOG_COMMIT_MS,
             MAX_CLOCK_SKEW_MS, MAX_PENDING_JOINS);
@@ -142,7 +151,11 @@ public record AppConfig(String bootstrapServers, Path brokerDir, int brokerPort,
                 (int) Math.min(Integer.MAX_VALUE, positiveLong(settings, MAX_PENDING_JOINS)));
         final long replication = positiveLong(settings, REPLICATION_FACTOR);
         return new AppConfig(settings.get(BOOTSTRAP_SERVERS).strip(), Path.of(settings.get(BROKER_DIR)),
-                (int) nonNegativeLong(settings, BROKER_PORT), Path.of(settings.get(MODEL)), (int) nonNegativeLong(settings, HTTP_PORT),
+                (int) nonNegativeLong(settings, BROKER_PORT), Path.of(settings.get(MODEL)),
+                new HttpSettings(settings.get(HTTP_HOST).strip(), (int) nonNegativeLong(settings, HTTP_PORT),
+                        bool(settings, HTTP_CLASSIFY_ENABLED), (int) Math.min(Integer.MAX_VALUE,
+                                positiveLong(settings, HTTP_CLASSIFY_RATE)),
+                        Duration.ofMillis(positiveLong(settings, HEALTH_STUCK_AFTER_MS))),
                 (int) positiveLong(settings, PARTITIONS), (short) replication, topology, Map.copyOf(kafka));
     }
 
@@ -151,7 +164,11 @@ public record AppConfig(String bootstrapServers, Path brokerDir, int brokerPort,
     }
 
     public AppConfig withBootstrapServers(final String servers) {
-        return new AppConfig(servers, brokerDir, brokerPort, model, httpPort, partitions, replicationFactor, topology, kafka);
+        return new AppConfig(servers, brokerDir, brokerPort, model, http, partitions, replicationFactor, topology, kafka);
+    }
+
+    public int httpPort() {
+        return http.port();
     }
 
     /** Kafka Streams properties: this app's defaults under everything the user set. */

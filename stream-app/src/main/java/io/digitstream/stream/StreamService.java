@@ -3,11 +3,15 @@ package io.digitstream.stream;
 import java.time.Duration;
 import java.util.List;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.Map;
 import java.util.Properties;
+import java.util.Set;
 import java.util.concurrent.atomic.AtomicInteger;
 
+import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.streams.CloseOptions;
 import org.apache.kafka.streams.KafkaStreams;
 import org.apache.kafka.streams.StreamsBuilder;
@@ -49,11 +53,12 @@ public final class StreamService implements AutoCloseable {
     private final StreamMetrics metrics;
     private final DashboardFeed feed;
     private final ImageProducer canvas;
+    private final ProgressWatch progress;
 
     private StreamService(final EmbeddedKafkaBroker broker, final KafkaStreams streams,
             final ClassifierPool classifiers, final HttpEndpoints http, final String bootstrapServers,
             final JvmGcMetrics gcMetrics, final StreamMetrics metrics, final DashboardFeed feed,
-            final ImageProducer canvas) {
+            final ImageProducer canvas, final ProgressWatch progress) {
         this.broker = broker;
         this.streams = streams;
         this.classifiers = classifiers;
@@ -63,6 +68,20 @@ public final class StreamService implements AutoCloseable {
         this.metrics = metrics;
         this.feed = feed;
         this.canvas = canvas;
+        this.progress = progress;
+    }
+
+    /** The partitions of the input topics this instance's stream threads are processing. */
+    private static Set<TopicPartition> ownedInputs(final KafkaStreams streams) {
+        if (streams.state() != KafkaStreams.State.RUNNING) {
+            return Set.of();
+        }
+        final Set<TopicPartition> owned = new HashSet<>();
+        streams.metadataForLocalThreads().forEach(thread -> thread.activeTasks().forEach(task ->
+                task.topicPartitions().stream()
+                        .filter(p -> p.topic().equals(Topics.IMAGES) || p.topic().equals(Topics.LABELS))
+                        .forEach(owned::add)));
+        return owned;
     }
 
     /** The client settings (security and the like) that also apply to the app's own producer. */
@@ -142,7 +161,10 @@ public final class StreamService implements AutoCloseable {
                     classifier.modelVersion());
             final ImageProducer canvas = new ImageProducer(config.bootstrapServers(), producerSettings(config),
                     Duration.ZERO);
-            final HttpEndpoints http = HttpEndpoints.start(config.httpPort(), registry, streams::state,
+            final ProgressWatch progress = new ProgressWatch(Admin.create(adminConfig),
+                    props.getProperty(StreamsConfig.APPLICATION_ID_CONFIG), () -> ownedInputs(streams),
+                    config.http().stuckAfter());
+            final HttpEndpoints http = HttpEndpoints.start(config.http(), registry, streams::state, progress::stuck,
                     classifier.modelVersion(), feed, png -> {
                         final String id = "canvas-" + java.util.UUID.randomUUID();
                         canvas.send(List.of(new Outgoing(id, CANVAS_IMAGES.serialize(
@@ -154,7 +176,7 @@ public final class StreamService implements AutoCloseable {
             log.info("Classifying {} with model {} on {}; dashboard on http://localhost:{}/ (also /metrics, /health)",
                     Topics.IMAGES, classifier.modelVersion(), config.bootstrapServers(), http.port());
             return new StreamService(broker, streams, classifiers, http, config.bootstrapServers(), gcMetrics, metrics,
-                    feed, canvas);
+                    feed, canvas, progress);
         } catch (final RuntimeException e) {
             if (broker != null) {
                 broker.close();
@@ -208,6 +230,7 @@ public final class StreamService implements AutoCloseable {
         // Leave the group at once, so a restarted instance gets the partitions without waiting out
         // the session timeout (Streams stays in the group on close by default).
         http.close();
+        progress.close();
         canvas.close();
         streams.close(CloseOptions.timeout(CLOSE_TIMEOUT)
                 .withGroupMembershipOperation(CloseOptions.GroupMembershipOperation.LEAVE_GROUP));

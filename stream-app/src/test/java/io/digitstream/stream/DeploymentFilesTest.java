@@ -117,6 +117,7 @@ class DeploymentFilesTest {
         assertThat(compose.at("/services/kafka/environment/KAFKA_ADVERTISED_LISTENERS").asText())
                 .contains("PLAINTEXT://" + config.bootstrapServers());
         assertThat(compose.at("/services/stream-app/ports/0").asText()).isEqualTo(config.httpPort() + ":" + config.httpPort());
+        assertThat(config.http().host()).as("published from the container").isEqualTo("0.0.0.0");
         assertThat(compose.at("/services/stream-app/healthcheck/test").toString())
                 .contains("http://localhost:" + config.httpPort() + "/health");
         assertThat(compose.at("/services/demo-producer/command").toString()).contains("kafka:9092");
