@@ -25,7 +25,8 @@ import com.fasterxml.jackson.databind.type.LogicalType;
  * The one JSON serde of the project, for every message type: {@code JsonSerde.serdeFor(Prediction.class)}.
  *
  * <p>Strict where a lenient parser would hide bad input, as the JSON Schemas are: a float or a string
- * is not an integer pixel or label, a number or boolean is not a string id, a null pixel is not 0,
+ * is not an integer pixel or label (nor is an empty one), a number or boolean is not a string id, a
+ * null pixel is not 0,
  * and a field given twice is an error. Unknown fields are ignored so producers can add fields first.
  *
  * @param <T> the message type
@@ -47,6 +48,9 @@ public final class JsonSerde<T> implements Serde<T>, Serializer<T>, Deserializer
             .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
             .enable(DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES)
             .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION)
+            // Jackson reads "" and " " as null for a number; the schemas do not.
+            .withCoercionConfigDefaults(config -> config.setCoercion(CoercionInputShape.EmptyString, CoercionAction.Fail)
+                    .setAcceptBlankAsEmpty(false))
             .withCoercionConfig(LogicalType.Textual, config -> config
                     .setCoercion(CoercionInputShape.Integer, CoercionAction.Fail)
                     .setCoercion(CoercionInputShape.Float, CoercionAction.Fail)

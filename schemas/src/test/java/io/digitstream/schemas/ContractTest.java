@@ -123,6 +123,8 @@ class ContractTest {
         assertThatThrownBy(() -> serde.deserialize("t", new byte[101]))
                 .isInstanceOf(MessageTooLargeException.class).hasMessageContaining("101 bytes");
         assertThat(unlimited.deserialize("t", bytes("{\"id\":\"a\",\"future\":1}")).id()).isEqualTo("a");
+        assertThatThrownBy(() -> unlimited.deserialize("t", bytes("{\"id\":\"a\",\"label\":\" \"}")))
+                .isInstanceOf(SerializationException.class).hasMessageContaining("label");
         assertThatThrownBy(() -> unlimited.deserialize("t", bytes("{\"id\":7}")))
                 .isInstanceOf(SerializationException.class).hasMessageContaining("id");
         assertThatThrownBy(() -> unlimited.deserialize("t", bytes("{\"id\":\"a\",\"pixels\":[null]}")))
