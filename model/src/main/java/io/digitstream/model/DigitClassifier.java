@@ -35,7 +35,25 @@ public final class DigitClassifier {
     /** Loads an artifact; see {@link ModelArtifact#resolve(Path)} for what {@code location} may be. */
     public static DigitClassifier load(final Path location) {
         final ModelArtifact artifact = ModelArtifact.load(location);
-        return forInference(artifact.network(), artifact.metadata());
+        final DigitClassifier classifier;
+        final long[] shape;
+        try {
+            classifier = forInference(artifact.network(), artifact.metadata());
+            shape = classifier.probabilities(new byte[DigitNetwork.PIXELS], 0, 1).shape();
+        } catch (final RuntimeException e) {
+            throw notADigitModel(artifact, e.getMessage(), e);
+        }
+        if (shape.length != 2 || shape[1] != DigitNetwork.CLASSES) {
+            throw notADigitModel(artifact, "its output has shape " + java.util.Arrays.toString(shape), null);
+        }
+        return classifier;
+    }
+
+    /** A model that loads but does not take a 28x28 image to 10 digit probabilities. */
+    private static ModelArtifactException notADigitModel(final ModelArtifact artifact, final String why,
+            final Throwable cause) {
+        return new ModelArtifactException("model " + artifact.directory() + " does not classify 28x28 images into "
+                + DigitNetwork.CLASSES + " digits (" + why + "); train one with ./run train", cause);
     }
 
     /** Classifies with {@code trained} in the layout that classifies fastest ({@link DigitNetwork#forInference}). */

@@ -104,7 +104,8 @@ public record ModelArtifact(Path directory, ModelMetadata metadata, MultiLayerNe
         final String actual = sha256(modelFile);
         if (metadata.modelSha256() != null && !metadata.modelSha256().equals(actual)) {
             throw new ModelArtifactException("model file " + modelFile + " has SHA-256 " + actual
-                    + " but its metadata says " + metadata.modelSha256() + "; the file is corrupt or was replaced");
+                    + " but its metadata says " + metadata.modelSha256() + "; the file is corrupt or was replaced: copy it"
+                    + " again, or train one with ./run train");
         }
         try {
             final MultiLayerNetwork network = ModelSerializer.restoreMultiLayerNetwork(modelFile.toFile(), false);

@@ -25,9 +25,16 @@ final class BrokerCommand implements Callable<Integer> {
             description = "Data directory, kept between runs (default: ${DEFAULT-VALUE}).")
     private Path dir;
 
+    @Option(names = "--exit-with-parent", hidden = true,
+            description = "Stop when the process that started this one ends, as a test's broker must.")
+    private boolean exitWithParent;
+
     @Override
     public Integer call() throws InterruptedException {
         final EmbeddedKafkaBroker broker = EmbeddedKafkaBroker.start(dir, port);
+        if (exitWithParent) {
+            ProcessHandle.current().parent().ifPresent(parent -> parent.onExit().thenRun(() -> System.exit(0)));
+        }
         final CountDownLatch stopped = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             broker.close();

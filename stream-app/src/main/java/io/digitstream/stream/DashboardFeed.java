@@ -107,10 +107,16 @@ public final class DashboardFeed implements AutoCloseable {
             consumer.subscribe(List.of(Topics.PREDICTIONS, Topics.ACCURACY));
             while (running) {
                 for (final ConsumerRecord<String, byte[]> record : consumer.poll(Duration.ofMillis(250))) {
-                    if (Topics.PREDICTIONS.equals(record.topic())) {
-                        onPrediction(record);
-                    } else {
-                        onAccuracy(ACCURACY.deserialize(record.topic(), record.value()));
+                    try {
+                        if (Topics.PREDICTIONS.equals(record.topic())) {
+                            onPrediction(record);
+                        } else {
+                            onAccuracy(ACCURACY.deserialize(record.topic(), record.value()));
+                        }
+                    } catch (final RuntimeException e) {
+                        // Another client may write to the output topics too; its records are not ours to show.
+                        log.warn("Dashboard skips {}-{}@{}: {}", record.topic(), record.partition(), record.offset(),
+                                e.getMessage());
                     }
                 }
             }
@@ -143,6 +149,9 @@ public final class DashboardFeed implements AutoCloseable {
     }
 
     private synchronized void onAccuracy(final ClassAccuracy row) {
+        if (row == null || row.trueClass() == null || row.predictedCounts() == null) {
+            throw new IllegalArgumentException("not an accuracy row of this app");
+        }
         final ClassAccuracy current = newestRow.get(row.trueClass());
         if (current == null || row.windowStart() >= current.windowStart()) {
             newestRow.put(row.trueClass(), row);
@@ -152,7 +161,16 @@ public final class DashboardFeed implements AutoCloseable {
     /** The prediction of an image, once it is committed, or null. */
     public synchronized Prediction prediction(final String id) {
         final byte[] json = byId.get(id);
-        return json == null ? null : PREDICTIONS.deserialize(Topics.PREDICTIONS, json);
+        return json == null ? null : parse(json);
+    }
+
+    /** A prediction as read from the topic, or null when another client wrote something else there. */
+    private static Prediction parse(final byte[] json) {
+        try {
+            return PREDICTIONS.deserialize(Topics.PREDICTIONS, json);
+        } catch (final RuntimeException e) {
+            return null;
+        }
     }
 
     public synchronized Snapshot snapshot() {
@@ -173,12 +191,16 @@ public final class DashboardFeed implements AutoCloseable {
                     : Arrays.copyOf(row.predictedCounts(), DigitNetwork.CLASSES);
         }
         return new Snapshot(modelVersion, predictions, inWindow / (double) RATE_WINDOW.toSeconds(), latency, rows,
-                confusion, metrics.deadLettersByReason(), recent.stream().map(this::toRecent).toList());
+                confusion, metrics.deadLettersByReason(), recent.stream().map(this::toRecent)
+                        .filter(java.util.Objects::nonNull).toList());
     }
 
     /** Parsed, with its image's pixels, only when the page asks: most predictions are never shown. */
     private RecentPrediction toRecent(final Received received) {
-        final Prediction p = PREDICTIONS.deserialize(Topics.PREDICTIONS, received.json());
+        final Prediction p = parse(received.json());
+        if (p == null) {
+            return null;
+        }
         return new RecentPrediction(p.id(), p.predicted(), p.confidence(), p.label(), p.correct(),
                 received.latencyMs(), metrics.recentImage(p.id()));
     }
