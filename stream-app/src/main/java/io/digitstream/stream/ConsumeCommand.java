@@ -96,8 +96,17 @@ final class ConsumeCommand implements Callable<Integer> {
             Map<TopicPartition, Long> end = null;
             while (true) {
                 for (final ConsumerRecord<String, byte[]> record : consumer.poll(POLL)) {
-                    out.println("json".equals(format) ? new String(record.value(), StandardCharsets.UTF_8)
-                            : row(name, record.value()));
+                    final String line;
+                    try {
+                        line = "json".equals(format) ? new String(record.value(), StandardCharsets.UTF_8)
+                                : row(name, record.value());
+                    } catch (final RuntimeException e) {
+                        // Any client can write to the topic; what is not the app's is skipped, not fatal.
+                        spec.commandLine().getErr().printf("consume: skipped %s-%d@%d, not a record of the app: %s%n",
+                                record.topic(), record.partition(), record.offset(), e.getMessage());
+                        continue;
+                    }
+                    out.println(line);
                     if (limit > 0 && ++printed >= limit) {
                         out.flush();
                         return 0;

@@ -187,10 +187,7 @@ public final class HttpEndpoints implements AutoCloseable {
 
     /** Reads the drawing's JSON; a body without a length is read up to {@link #MAX_BODY} and refused past it. */
     private static void classify(final HttpExchange exchange, final UnaryOperator<String> canvas) throws IOException {
-        final byte[] body;
-        try (InputStream in = exchange.getRequestBody()) {
-            body = in.readNBytes(MAX_BODY + 1);
-        }
+        final byte[] body = exchange.getRequestBody().readNBytes(MAX_BODY + 1);
         if (body.length > MAX_BODY) {
             error(exchange, PAYLOAD_TOO_LARGE, "the body is over the limit of " + MAX_BODY + " bytes");
             return;
@@ -234,6 +231,10 @@ public final class HttpEndpoints implements AutoCloseable {
     private static HttpHandler guarded(final HttpHandler handler) {
         return exchange -> {
             try (exchange) {
+                if (!hasBody(exchange)) {
+                    // Reads the empty body's end, so the connection is kept for the client's next request.
+                    exchange.getRequestBody().read();
+                }
                 handler.handle(exchange);
             } catch (final IOException | RuntimeException e) {
                 log.warn("HTTP {} {} failed: {}", exchange.getRequestMethod(), exchange.getRequestURI().getPath(),
@@ -247,7 +248,16 @@ public final class HttpEndpoints implements AutoCloseable {
 
     private static void error(final HttpExchange exchange, final int status, final String message)
             throws IOException {
+        if (hasBody(exchange)) {
+            // The body may be left unread, and the server does not wait for it: the client must not
+            // send its next request on this connection.
+            exchange.getResponseHeaders().set("Connection", "close");
+        }
         send(exchange, status, JSON, JsonSerde.MAPPER.writeValueAsString(Map.of("error", message)));
+    }
+
+    private static boolean hasBody(final HttpExchange exchange) {
+        return declaredLength(exchange) > 0 || exchange.getRequestHeaders().containsKey("Transfer-Encoding");
     }
 
     private static void send(final HttpExchange exchange, final int status, final String contentType,
