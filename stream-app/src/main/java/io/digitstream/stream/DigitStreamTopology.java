@@ -39,8 +39,8 @@ import io.digitstream.schemas.Topics;
  *
  * <pre>
  * digits.images -> decode-image -> classify (micro-batches) -> digits.predictions
- *                                        |
- * digits.labels -> label-join <----------+ -> accuracy-partials -> accuracy windows -> digits.accuracy
+ *                                            |
+ * digits.labels -> check-label -> label-join <+ -> accuracy-partials -> accuracy windows -> digits.accuracy
  * </pre>
  *
  * Anything that cannot be read or decoded goes to digits.dlq through {@link DeadLetters}.
@@ -91,8 +91,9 @@ public final class DigitStreamTopology {
         final KStream<String, LabeledPrediction> labelled = predictions
                 .mapValues(JoinInput::of, Named.as("predictions-to-join"))
                 .merge(labels, Named.as("predictions-and-labels"))
-                .process(() -> new LabelJoiner(settings.labelJoinWindow(), settings.maxPendingJoins(), metrics), Named.as(LABEL_JOIN_STAGE),
-                        LabelJoiner.AWAITING_LABEL_STORE, LabelJoiner.AWAITING_PREDICTION_STORE);
+                .process(() -> new LabelJoiner(settings.labelJoinWindow(), settings.maxPendingJoins(), metrics),
+                        Named.as(LABEL_JOIN_STAGE), LabelJoiner.AWAITING_LABEL_STORE,
+                        LabelJoiner.AWAITING_PREDICTION_STORE);
 
         builder.addStateStore(Stores.keyValueStoreBuilder(
                 Stores.inMemoryKeyValueStore(AccuracyCombiner.PARTIALS_STORE), KEYS,
