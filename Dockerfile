@@ -8,7 +8,9 @@ COPY schemas schemas
 COPY model model
 COPY trainer trainer
 COPY stream-app stream-app
-RUN mvn -B -ntp -DskipTests package
+# The benchmarks module is not built into any image; Maven only needs its pom to read the project.
+COPY benchmarks/pom.xml benchmarks/pom.xml
+RUN mvn -B -ntp -DskipTests -pl trainer,stream-app -am package
 
 FROM debian:bookworm-slim AS runtime
 RUN apt-get update \

@@ -12,11 +12,13 @@ import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 
+import io.digitstream.stream.cli.StreamApp;
+
 /**
  * The embedded broker in a JVM of its own ({@code stream-app broker}), so a test can kill it with a
  * real SIGKILL and start it again on the same data. It exits with the test's JVM.
  */
-final class BrokerProcess implements AutoCloseable {
+public final class BrokerProcess implements AutoCloseable {
 
     private static final Duration START_TIMEOUT = Duration.ofMinutes(1);
 
@@ -29,7 +31,7 @@ final class BrokerProcess implements AutoCloseable {
     }
 
     /** Starts a broker on {@code port} with its data in {@code dir}, and waits until it serves. */
-    static BrokerProcess start(final Path dir, final int port) throws Exception {
+    public static BrokerProcess start(final Path dir, final int port) throws Exception {
         final String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
         final Process process = new ProcessBuilder(List.of(java, "-Xmx512m", "-cp",
                 System.getProperty("java.class.path"), StreamApp.class.getName(), "broker", "--port",
@@ -60,7 +62,7 @@ final class BrokerProcess implements AutoCloseable {
         return new BrokerProcess(process, port);
     }
 
-    static int freePort() {
+    public static int freePort() {
         try (ServerSocket socket = new ServerSocket(0)) {
             return socket.getLocalPort();
         } catch (final IOException e) {
@@ -68,12 +70,12 @@ final class BrokerProcess implements AutoCloseable {
         }
     }
 
-    String bootstrapServers() {
+    public String bootstrapServers() {
         return "127.0.0.1:" + port;
     }
 
     /** SIGKILL, and waits until the process is gone. */
-    void kill() throws InterruptedException {
+    public void kill() throws InterruptedException {
         process.destroyForcibly().waitFor();
     }
 

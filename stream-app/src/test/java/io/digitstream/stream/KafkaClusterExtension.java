@@ -10,6 +10,8 @@ import org.junit.jupiter.api.extension.ExtensionContext;
 import org.testcontainers.DockerClientFactory;
 import org.testcontainers.kafka.KafkaContainer;
 
+import io.digitstream.stream.service.EmbeddedKafkaBroker;
+
 /**
  * One real Kafka broker for the whole test JVM: a Testcontainers {@code apache/kafka} when Docker
  * answers, otherwise the embedded KRaft broker. Stopped when the JVM's tests are done.
@@ -44,7 +46,7 @@ public final class KafkaClusterExtension implements BeforeAllCallback {
         }
     }
 
-    static String bootstrapServers() {
+    public static String bootstrapServers() {
         return bootstrapServers;
     }
 }

@@ -15,13 +15,13 @@ import org.apache.kafka.common.serialization.StringDeserializer;
 import org.apache.kafka.common.serialization.StringSerializer;
 
 /** Plain Kafka clients on the test broker, as a user's own producers and readers would be. */
-final class TestClients {
+public final class TestClients {
 
     private TestClients() {
     }
 
     /** A producer of strings, with {@code settings} over its defaults (compression, say). */
-    static KafkaProducer<String, String> producer(final Map<String, String> settings) {
+    public static KafkaProducer<String, String> producer(final Map<String, String> settings) {
         final Properties props = new Properties();
         props.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, KafkaClusterExtension.bootstrapServers());
         props.put(ProducerConfig.LINGER_MS_CONFIG, "10");
@@ -30,12 +30,12 @@ final class TestClients {
         return new KafkaProducer<>(props, new StringSerializer(), new StringSerializer());
     }
 
-    static KafkaProducer<String, String> producer() {
+    public static KafkaProducer<String, String> producer() {
         return producer(Map.of());
     }
 
     /** A committed-only reader of {@code topic} from its beginning, in a group of its own. */
-    static KafkaConsumer<String, String> consumer(final String topic) {
+    public static KafkaConsumer<String, String> consumer(final String topic) {
         final KafkaConsumer<String, String> consumer = new KafkaConsumer<>(consumerProps(), new StringDeserializer(),
                 new StringDeserializer());
         consumer.subscribe(List.of(topic));
@@ -43,7 +43,7 @@ final class TestClients {
     }
 
     /** A reader of {@code topic} from its end as it is now, without a group. */
-    static KafkaConsumer<String, String> consumerAtEnd(final String topic) {
+    public static KafkaConsumer<String, String> consumerAtEnd(final String topic) {
         final KafkaConsumer<String, String> consumer = new KafkaConsumer<>(consumerProps(), new StringDeserializer(),
                 new StringDeserializer());
         final List<TopicPartition> partitions = consumer.partitionsFor(topic).stream()
@@ -54,14 +54,14 @@ final class TestClients {
         return consumer;
     }
 
-    static KafkaConsumer<byte[], byte[]> byteConsumer(final String topic) {
+    public static KafkaConsumer<byte[], byte[]> byteConsumer(final String topic) {
         final KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(consumerProps(),
                 new ByteArrayDeserializer(), new ByteArrayDeserializer());
         consumer.subscribe(List.of(topic));
         return consumer;
     }
 
-    static Properties consumerProps() {
+    public static Properties consumerProps() {
         final Properties props = new Properties();
         props.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, KafkaClusterExtension.bootstrapServers());
         props.put(ConsumerConfig.GROUP_ID_CONFIG, "it-reader-" + UUID.randomUUID());

@@ -24,12 +24,15 @@ import io.digitstream.model.mnist.MnistData;
 import io.digitstream.model.mnist.MnistDataset;
 import io.digitstream.model.mnist.MnistLocator;
 
-/** Real MNIST and a real model trained on it in a few seconds, shared by the tests of one JVM. */
-final class TestFixtures {
+import io.digitstream.stream.service.AppConfig;
+import io.digitstream.stream.cli.StreamApp;
 
-    static final String MODEL_VERSION = "test-model-1";
+/** Real MNIST and a real model trained on it in a few seconds, shared by the tests of one JVM. */
+public final class TestFixtures {
+
+    public static final String MODEL_VERSION = "test-model-1";
     /** Where tests find MNIST, through the same chain users get: the repository's data/ directory. */
-    static final Path MNIST_CACHE_DIR = Path.of(System.getProperty("mnist.cache.dir", "../data/mnist"));
+    public static final Path MNIST_CACHE_DIR = Path.of(System.getProperty("mnist.cache.dir", "../data/mnist"));
     private static final int TRAIN_IMAGES = 8_000;
     private static final int BATCH = 64;
 
@@ -40,7 +43,7 @@ final class TestFixtures {
     private TestFixtures() {
     }
 
-    static synchronized MnistData mnist() {
+    public static synchronized MnistData mnist() {
         if (mnist == null) {
             mnist = MnistLocator.withDefaults(null, MNIST_CACHE_DIR).locate().read();
         }
@@ -48,7 +51,7 @@ final class TestFixtures {
     }
 
     /** The seed network after one pass over 8,000 training images: about 93% accurate. */
-    static synchronized DigitClassifier classifier() {
+    public static synchronized DigitClassifier classifier() {
         if (classifier == null) {
             final MnistDataset train = mnist().train().limit(TRAIN_IMAGES);
             network = DigitNetwork.create(42, 1e-3);
@@ -67,7 +70,7 @@ final class TestFixtures {
     }
 
     /** The network behind {@link #classifier()}, to save as an artifact. */
-    static synchronized MultiLayerNetwork network() {
+    public static synchronized MultiLayerNetwork network() {
         classifier();
         return network;
     }
@@ -76,7 +79,7 @@ final class TestFixtures {
      * Settings for a stream app on the test broker, serving the test model saved under {@code dir},
      * with its own application id and state directory.
      */
-    static Map<String, String> appSettings(final Path dir, final String name) {
+    public static Map<String, String> appSettings(final Path dir, final String name) {
         ModelArtifact.save(dir.resolve("model"), network(), classifier().metadata());
         final Map<String, String> settings = new java.util.HashMap<>();
         settings.put(AppConfig.BOOTSTRAP_SERVERS, KafkaClusterExtension.bootstrapServers());
@@ -89,7 +92,7 @@ final class TestFixtures {
     }
 
     /** What {@code classifier} predicts for each image of {@code test}, computed offline in batches. */
-    static int[] offlinePredictions(final DigitClassifier classifier, final MnistDataset test) {
+    public static int[] offlinePredictions(final DigitClassifier classifier, final MnistDataset test) {
         final int[] predicted = new int[test.count()];
         final int batch = 500;
         for (int from = 0; from < test.count(); from += batch) {
@@ -103,7 +106,7 @@ final class TestFixtures {
     }
 
     /** Runs {@code stream-app} with {@code args}, checks that it exits with 0, and returns what it printed. */
-    static String runForOutput(final String... args) {
+    public static String runForOutput(final String... args) {
         final PrintStream original = System.out;
         final ByteArrayOutputStream out = new ByteArrayOutputStream();
         try {
@@ -116,11 +119,17 @@ final class TestFixtures {
     }
 
     /** Test image {@code index} as the 784 ints of a DigitImage. */
-    static int[] pixels(final int index) {
+    public static int[] pixels(final int index) {
         final int[] pixels = new int[DigitNetwork.PIXELS];
         for (int i = 0; i < pixels.length; i++) {
             pixels[i] = mnist().test().pixels()[index * DigitNetwork.PIXELS + i] & 0xFF;
         }
         return pixels;
+    }
+
+    /** A message as the JSON text a producer sends. */
+    public static String json(final Object message) {
+        return new String(io.digitstream.schemas.JsonSerde.serdeFor(Object.class).serialize("t", message),
+                StandardCharsets.UTF_8);
     }
 }

@@ -1,0 +1,109 @@
+package io.digitstream.stream.cli;
+
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.LockSupport;
+import java.util.function.BooleanSupplier;
+import java.util.function.IntConsumer;
+
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.apache.kafka.common.serialization.StringSerializer;
+
+import io.digitstream.schemas.DigitLabel;
+import io.digitstream.schemas.JsonSerde;
+import io.digitstream.schemas.Topics;
+
+/** Sends image events at a steady rate, and their late labels a little later. */
+public final class ImageProducer implements AutoCloseable {
+
+    private static final JsonSerde<DigitLabel> LABELS = JsonSerde.serdeFor(DigitLabel.class);
+    /**
+     * At a given rate, whenever the next image is not yet due the sender sleeps at least this long,
+     * then sends every image that has come due: the producer's linger, so the broker sees the same
+     * batches. Woken once per image instead, at 8,000 images/s the sender took 16% of a core here,
+     * about 20 µs per wake-up (docs/benchmarks.md), CPU taken from whatever shares the machine.
+     */
+    private static final Duration SEND_STEP = Duration.ofMillis(5);
+
+    private final KafkaProducer<String, byte[]> producer;
+    private final ScheduledExecutorService lateLabels = Executors.newSingleThreadScheduledExecutor(runnable -> {
+        final Thread thread = new Thread(runnable, "late-labels");
+        thread.setDaemon(true);
+        return thread;
+    });
+    private final Duration labelDelay;
+
+    public ImageProducer(final String bootstrapServers, final Map<String, String> clientSettings,
+            final Duration labelDelay) {
+        final Properties props = new Properties();
+        props.putAll(clientSettings);
+        props.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
+        props.putIfAbsent(ProducerConfig.LINGER_MS_CONFIG, Long.toString(SEND_STEP.toMillis()));
+        props.putIfAbsent(ProducerConfig.BATCH_SIZE_CONFIG, "262144");
+        this.producer = new KafkaProducer<>(props, new StringSerializer(), new ByteArraySerializer());
+        this.labelDelay = labelDelay;
+    }
+
+    /**
+     * Sends {@code images} at {@code rate} per second (0: as fast as possible) until all are sent or
+     * {@code stop} says so. Image events get the current time as their timestamp.
+     *
+     * @param sent called with the number sent so far, every hundred images
+     * @return how many were sent
+     */
+    public int send(final List<Outgoing> images, final double rate, final BooleanSupplier stop,
+            final IntConsumer sent) {
+        final long start = System.nanoTime();
+        int count = 0;
+        for (final Outgoing image : images) {
+            if (stop.getAsBoolean()) {
+                break;
+            }
+            if (rate > 0) {
+                final long due = start + (long) (count * 1e9 / rate);
+                for (long now = System.nanoTime(); now < due && !stop.getAsBoolean(); now = System.nanoTime()) {
+                    LockSupport.parkNanos(Math.min(Math.max(due - now, SEND_STEP.toNanos()),
+                            TimeUnit.MILLISECONDS.toNanos(50)));
+                }
+            }
+            producer.send(new ProducerRecord<>(Topics.IMAGES, image.id(), image.value()));
+            if (image.lateLabel() != null) {
+                final byte[] label = LABELS.serialize(Topics.LABELS,
+                        new DigitLabel(image.id(), image.lateLabel()));
+                lateLabels.schedule(() -> producer.send(new ProducerRecord<>(Topics.LABELS, image.id(), label)),
+                        labelDelay.toMillis(), TimeUnit.MILLISECONDS);
+            }
+            count++;
+            if (count % 100 == 0) {
+                sent.accept(count);
+            }
+        }
+        sent.accept(count);
+        return count;
+    }
+
+    /** Sends one raw record, for messages that are not image events. */
+    public void sendRaw(final String topic, final String key, final String value) {
+        producer.send(new ProducerRecord<>(topic, key, value.getBytes(StandardCharsets.UTF_8)));
+    }
+
+    @Override
+    public void close() {
+        lateLabels.shutdown();
+        try {
+            lateLabels.awaitTermination(labelDelay.toMillis() + 1_000, TimeUnit.MILLISECONDS);
+        } catch (final InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        producer.close();
+    }
+}

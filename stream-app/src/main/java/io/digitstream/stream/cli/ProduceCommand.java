@@ -1,0 +1,102 @@
+package io.digitstream.stream.cli;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.Callable;
+
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine.Model.CommandSpec;
+
+import io.digitstream.model.mnist.MnistLocator;
+
+/** {@code stream-app produce}: sends image events to digits.images. */
+@Command(name = "produce", mixinStandardHelpOptions = true, sortOptions = false,
+        description = {"Sends image events to digits.images, keyed by id: the MNIST test set, a directory of PNG",
+            "files (a name like 7_mine.png carries label 7), or JSON lines on standard input (--from -)."})
+final class ProduceCommand implements Callable<Integer> {
+
+    @Spec
+    private CommandSpec spec;
+
+    @Option(names = "--bootstrap-servers", defaultValue = "localhost:9092", paramLabel = "HOST:PORT",
+            description = "Kafka to send to (default: ${DEFAULT-VALUE}).")
+    private String bootstrapServers;
+
+    @Option(names = "--from", defaultValue = "mnist-test", paramLabel = "SOURCE",
+            description = "mnist-test, a directory of .png files, or - for JSON lines on stdin (default: ${DEFAULT-VALUE}).")
+    private String from;
+
+    @Option(names = "--rate", defaultValue = "100", description = "Images per second, 0 for as fast as possible "
+            + "(default: ${DEFAULT-VALUE}).")
+    private double rate;
+
+    @Option(names = "--labels", defaultValue = "inline", paramLabel = "MODE",
+            description = "inline, late (on digits.labels after --label-delay), none, or mixed (default: ${DEFAULT-VALUE}).")
+    private String labels;
+
+    @Option(names = "--label-delay", defaultValue = "PT2S", paramLabel = "DURATION",
+            description = "How long after its image a late label is sent, ISO-8601 (default: ${DEFAULT-VALUE}).")
+    private Duration labelDelay;
+
+    @Option(names = "--encoding", defaultValue = "base64", paramLabel = "FORM",
+            description = "How MNIST pixels travel: base64 (pixelsBase64, about 1.1 KB a message) or pixels (the number"
+                    + " array, about 3 KB) (default: ${DEFAULT-VALUE}).")
+    private ImageSources.Encoding encoding;
+
+    @Option(names = "--limit", defaultValue = "0", description = "Send at most this many images (default: all).")
+    private int limit;
+
+    @Option(names = "--id-prefix", defaultValue = "mnist", description = "Id prefix for MNIST images (default: ${DEFAULT-VALUE}).")
+    private String idPrefix;
+
+    @Option(names = "--cache-dir", defaultValue = "data/mnist", paramLabel = "DIR",
+            description = "MNIST cache directory (default: ${DEFAULT-VALUE}).")
+    private Path cacheDir;
+
+    @Option(names = {"-s", "--set"}, paramLabel = "KEY=VALUE", description = "Kafka producer settings, e.g. security.")
+    private Map<String, String> settings = new LinkedHashMap<>();
+
+    @Override
+    public Integer call() {
+        if (rate < 0) {
+            throw new IllegalArgumentException("--rate must be 0 or more, got " + rate);
+        }
+        final ImageSources.LabelMode mode = labelMode(labels);
+        final List<Outgoing> images;
+        if ("mnist-test".equals(from)) {
+            images = ImageSources.mnist(MnistLocator.withDefaults(null, cacheDir).locate().read().test(), idPrefix,
+                    mode, 1, encoding);
+        } else if ("-".equals(from)) {
+            images = ImageSources.jsonLines(System.in);
+        } else {
+            images = ImageSources.pngDirectory(Path.of(from), mode, 1);
+        }
+        final List<Outgoing> selected = limit > 0 && limit < images.size() ? images.subList(0, limit) : images;
+        final var err = spec.commandLine().getErr();
+        try (ImageProducer producer = new ImageProducer(bootstrapServers, settings, labelDelay)) {
+            final int sent = producer.send(selected, rate, () -> false, count -> {
+                if (count % 1000 == 0) {
+                    err.printf(Locale.ROOT, "sent %,d of %,d%n", count, selected.size());
+                    err.flush();
+                }
+            });
+            err.printf(Locale.ROOT, "sent %,d images to %s on %s%n", sent, io.digitstream.schemas.Topics.IMAGES,
+                    bootstrapServers);
+        }
+        return 0;
+    }
+
+    static ImageSources.LabelMode labelMode(final String text) {
+        try {
+            return ImageSources.LabelMode.valueOf(text.toUpperCase(Locale.ROOT));
+        } catch (final IllegalArgumentException e) {
+            throw new IllegalArgumentException("--labels must be inline, late, none or mixed, got '" + text + "'", e);
+        }
+    }
+}

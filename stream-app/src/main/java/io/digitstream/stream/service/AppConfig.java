@@ -1,0 +1,255 @@
+package io.digitstream.stream.service;
+
+import java.io.IOException;
+import java.io.Reader;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Properties;
+import java.util.Set;
+
+import org.apache.kafka.streams.StreamsConfig;
+
+import io.digitstream.stream.topology.TopologySettings;
+
+/**
+ * The stream app's configuration, from a properties file, environment variables and command-line
+ * flags: a flag overrides the environment, which overrides the file, which overrides the defaults.
+ * Environment variables are the keys in capitals with {@code _} for {@code .} behind the prefix
+ * {@value #ENV_PREFIX} ({@code DIGITS_INFERENCE_BATCH_SIZE} is {@code inference.batch.size}).
+ * Every key that is not one of the app's own ({@link #APP_KEYS}) goes to Kafka Streams and its
+ * clients unchanged, security settings included.
+ *
+ * @param bootstrapServers the Kafka cluster, or empty to start the embedded broker
+ * @param brokerDir        data directory of the embedded broker
+ * @param brokerPort       client port of the embedded broker (0: any free port)
+ * @param model            model artifact, or a models directory holding LATEST
+ * @param http             the metrics, health and dashboard endpoints
+ * @param partitions       partitions of the topics the app creates when missing
+ * @param replicationFactor replication factor of those topics and of the internal ones
+ * @param topology         the topology's settings
+ * @param kafka            every other key, for Kafka Streams and its clients
+ */
+public record AppConfig(String bootstrapServers, Path brokerDir, int brokerPort, Path model, HttpSettings http, int partitions,
+        short replicationFactor, TopologySettings topology, Map<String, String> kafka) {
+
+    public static final String ENV_PREFIX = "DIGITS_";
+    /** The Kafka Streams consumers' socket receive buffer when none is set: a few fetch answers. */
+    static final int CONSUMER_SOCKET_BUFFER = 4 * 1024 * 1024;
+    /** Kafka Streams' commit interval under exactly-once when none is set. */
+    private static final long EXACTLY_ONCE_COMMIT_MS = 100;
+    private static final String COMMIT_INTERVAL_MS = StreamsConfig.COMMIT_INTERVAL_MS_CONFIG;
+
+    public static final String BOOTSTRAP_SERVERS = "bootstrap.servers";
+    public static final String BROKER_DIR = "embedded.broker.dir";
+    public static final String BROKER_PORT = "embedded.broker.port";
+    public static final String MODEL = "model.path";
+    public static final String HTTP_PORT = "http.port";
+    public static final String HTTP_HOST = "http.host";
+    public static final String HTTP_CLASSIFY_ENABLED = "http.classify.enabled";
+    public static final String HTTP_CLASSIFY_RATE = "http.classify.rate";
+    public static final String HEALTH_STUCK_AFTER_MS = "health.stuck.after.ms";
+    public static final String PARTITIONS = "topic.partitions";
+    public static final String REPLICATION_FACTOR = "topic.replication.factor";
+    public static final String BATCH_SIZE = "inference.batch.size";
+    public static final String BATCH_WAIT_MS = "inference.batch.wait.ms";
+    public static final String OVERLAP_INFERENCE = "inference.overlap";
+    public static final String LABEL_JOIN_WINDOW_MS = "label.join.window.ms";
+    public static final String ACCURACY_WINDOW_MS = "accuracy.window.ms";
+    public static final String ACCURACY_ADVANCE_MS = "accuracy.advance.ms";
+    public static final String ACCURACY_GRACE_MS = "accuracy.grace.ms";
+    public static final String ACCURACY_FLUSH_MS = "accuracy.flush.ms";
+    public static final String IMAGE_MAX_BYTES = "image.max.bytes";
+    public static final String BACKLOG_COMMIT_MS = "commit.interval.backlog.ms";
+    public static final String MAX_CLOCK_SKEW_MS = "image.max.clock.skew.ms";
+    public static final String MAX_PENDING_JOINS = "label.join.max.pending";
+
+    /** The defaults: measured where it matters (see docs/benchmarks.md). */
+    public static final Map<String, String> DEFAULTS = Map.ofEntries(
+            Map.entry(BOOTSTRAP_SERVERS, ""),
+            Map.entry(BROKER_DIR, "data/kafka"),
+            Map.entry(BROKER_PORT, "9092"),
+            Map.entry(MODEL, "models"),
+            Map.entry(HTTP_PORT, "8080"),
+            Map.entry(HTTP_HOST, "localhost"),
+            Map.entry(HTTP_CLASSIFY_ENABLED, "true"),
+            Map.entry(HTTP_CLASSIFY_RATE, "20"),
+            Map.entry(HEALTH_STUCK_AFTER_MS, "60000"),
+            Map.entry(PARTITIONS, "2"),
+            Map.entry(REPLICATION_FACTOR, "1"),
+            Map.entry(BATCH_SIZE, "128"),
+            Map.entry(BATCH_WAIT_MS, "20"),
+            Map.entry(OVERLAP_INFERENCE, "true"),
+            Map.entry(LABEL_JOIN_WINDOW_MS, "300000"),
+            Map.entry(ACCURACY_WINDOW_MS, "300000"),
+            Map.entry(ACCURACY_ADVANCE_MS, "60000"),
+            Map.entry(ACCURACY_FLUSH_MS, "500"),
+            Map.entry(IMAGE_MAX_BYTES, "1048576"),
+            Map.entry(BACKLOG_COMMIT_MS, "300"),
+            Map.entry(MAX_CLOCK_SKEW_MS, Long.toString(TopologySettings.DEFAULT_MAX_CLOCK_SKEW.toMillis())),
+            Map.entry(MAX_PENDING_JOINS, Integer.toString(TopologySettings.DEFAULT_MAX_PENDING_JOINS)));
+
+    public static final Set<String> APP_KEYS = Set.of(BROKER_DIR, BROKER_PORT, MODEL, HTTP_PORT, HTTP_HOST,
+            HTTP_CLASSIFY_ENABLED, HTTP_CLASSIFY_RATE, HEALTH_STUCK_AFTER_MS, PARTITIONS, REPLICATION_FACTOR,
+            BATCH_SIZE, BATCH_WAIT_MS, OVERLAP_INFERENCE, LABEL_JOIN_WINDOW_MS, ACCURACY_WINDOW_MS,
+            ACCURACY_ADVANCE_MS, ACCURACY_GRACE_MS, ACCURACY_FLUSH_MS, IMAGE_MAX_BYTES, BACKLOG_COMMIT_MS,
+            MAX_CLOCK_SKEW_MS, MAX_PENDING_JOINS);
+
+    /**
+     * @param file  a properties file, or null
+     * @param env   the environment (System.getenv())
+     * @param flags settings from the command line
+     */
+    public static AppConfig load(final Path file, final Map<String, String> env, final Map<String, String> flags) {
+        final Map<String, String> merged = new LinkedHashMap<>(DEFAULTS);
+        if (file != null) {
+            merged.putAll(readFile(file));
+        }
+        env.forEach((name, value) -> {
+            if (name.startsWith(ENV_PREFIX) && name.length() > ENV_PREFIX.length()) {
+                merged.put(name.substring(ENV_PREFIX.length()).toLowerCase(Locale.ROOT).replace('_', '.'), value);
+            }
+        });
+        merged.putAll(flags);
+        return from(merged);
+    }
+
+    static AppConfig from(final Map<String, String> settings) {
+        final long joinWindow = positiveLong(settings, LABEL_JOIN_WINDOW_MS);
+        final Map<String, String> kafka = new LinkedHashMap<>();
+        settings.forEach((key, value) -> {
+            if (!APP_KEYS.contains(key) && !key.equals(BOOTSTRAP_SERVERS)) {
+                kafka.put(key, value);
+            }
+        });
+        // Under exactly-once the commit interval, which bounds latency, applies while the inference
+        // workers keep up; Kafka Streams gets the longer one for a backlog (see BatchingClassifier).
+        final boolean exactlyOnce = StreamsConfig.EXACTLY_ONCE_V2.equals(
+                settings.getOrDefault(StreamsConfig.PROCESSING_GUARANTEE_CONFIG, StreamsConfig.EXACTLY_ONCE_V2).strip());
+        final long commitMs = settings.containsKey(COMMIT_INTERVAL_MS)
+                ? nonNegativeLong(settings, COMMIT_INTERVAL_MS) : EXACTLY_ONCE_COMMIT_MS;
+        final long backlogCommitMs = positiveLong(settings, BACKLOG_COMMIT_MS);
+        final boolean askForCommits = exactlyOnce && backlogCommitMs > commitMs;
+        if (askForCommits) {
+            kafka.put(COMMIT_INTERVAL_MS, Long.toString(backlogCommitMs));
+        }
+        final TopologySettings topology = new TopologySettings(
+                (int) positiveLong(settings, BATCH_SIZE),
+                Duration.ofMillis(positiveLong(settings, BATCH_WAIT_MS)),
+                Duration.ofMillis(joinWindow),
+                Duration.ofMillis(positiveLong(settings, ACCURACY_WINDOW_MS)),
+                Duration.ofMillis(positiveLong(settings, ACCURACY_ADVANCE_MS)),
+                // Late labels keep their image's event time: the windows must wait as long as the join.
+                Duration.ofMillis(settings.containsKey(ACCURACY_GRACE_MS)
+                        ? nonNegativeLong(settings, ACCURACY_GRACE_MS) : joinWindow),
+                Duration.ofMillis(positiveLong(settings, ACCURACY_FLUSH_MS)),
+                (int) positiveLong(settings, IMAGE_MAX_BYTES),
+                bool(settings, OVERLAP_INFERENCE),
+                askForCommits ? Duration.ofMillis(commitMs) : null,
+                Duration.ofMillis(nonNegativeLong(settings, MAX_CLOCK_SKEW_MS)),
+                (int) Math.min(Integer.MAX_VALUE, positiveLong(settings, MAX_PENDING_JOINS)));
+        final long replication = positiveLong(settings, REPLICATION_FACTOR);
+        return new AppConfig(settings.get(BOOTSTRAP_SERVERS).strip(), Path.of(settings.get(BROKER_DIR)),
+                (int) nonNegativeLong(settings, BROKER_PORT), Path.of(settings.get(MODEL)),
+                new HttpSettings(settings.get(HTTP_HOST).strip(), (int) nonNegativeLong(settings, HTTP_PORT),
+                        bool(settings, HTTP_CLASSIFY_ENABLED), (int) Math.min(Integer.MAX_VALUE,
+                                positiveLong(settings, HTTP_CLASSIFY_RATE)),
+                        Duration.ofMillis(positiveLong(settings, HEALTH_STUCK_AFTER_MS))),
+                (int) positiveLong(settings, PARTITIONS), (short) replication, topology, Map.copyOf(kafka));
+    }
+
+    public boolean embeddedBroker() {
+        return bootstrapServers.isEmpty();
+    }
+
+    public AppConfig withBootstrapServers(final String servers) {
+        return new AppConfig(servers, brokerDir, brokerPort, model, http, partitions, replicationFactor, topology, kafka);
+    }
+
+    public int httpPort() {
+        return http.port();
+    }
+
+    /** Kafka Streams properties: this app's defaults under everything the user set. */
+    public Properties streamsProperties() {
+        final Properties props = new Properties();
+        props.putAll(kafka);
+        props.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
+        props.putIfAbsent(StreamsConfig.APPLICATION_ID_CONFIG, "digit-stream");
+        props.putIfAbsent(StreamsConfig.PROCESSING_GUARANTEE_CONFIG, StreamsConfig.EXACTLY_ONCE_V2);
+        props.putIfAbsent(StreamsConfig.REPLICATION_FACTOR_CONFIG, Short.toString(replicationFactor));
+        props.putIfAbsent(StreamsConfig.STATE_DIR_CONFIG, "data/kafka-streams");
+        // A stream thread per core, each with its own copy of the network, up to one per partition:
+        // measured faster here than one thread whose forward pass spreads over the cores through
+        // OpenMP (./run sets OMP_NUM_THREADS=1 for the stream app; see docs/benchmarks.md).
+        props.putIfAbsent(StreamsConfig.NUM_STREAM_THREADS_CONFIG,
+                Integer.toString(Math.max(1, Math.min(Runtime.getRuntime().availableProcessors(), partitions))));
+        // The default 16 KB producer batch holds about five images.
+        props.putIfAbsent(StreamsConfig.producerPrefix("batch.size"), "262144");
+        // A fetch answers with up to 1 MB of images per partition; through the default 64 KB socket
+        // buffer most of it moves only while the stream thread sits in poll(), as the consumer reads
+        // its socket nowhere else. With room for the whole answer, the fetch sent off at the end of
+        // one poll arrives while the thread works (the kernel caps this at net.core.rmem_max).
+        props.putIfAbsent(StreamsConfig.consumerPrefix("receive.buffer.bytes"), Integer.toString(CONSUMER_SOCKET_BUFFER));
+        // A task reads a partition of digits.images and one of digits.labels. Under Kafka Streams'
+        // default (0), each record processed while one of them has nothing buffered formats a few
+        // log messages about it that are logged only if the task idles for minutes: 5.7% of the
+        // stream threads' profile samples. The label join pairs an image and its label in either
+        // order and expires them by wall-clock time, so the app need not wait for an empty input.
+        props.putIfAbsent(StreamsConfig.MAX_TASK_IDLE_MS_CONFIG, Long.toString(StreamsConfig.MAX_TASK_IDLE_MS_DISABLED));
+        // Under exactly-once nothing the app writes is visible before its transaction commits, and
+        // the commit flushes the producer: lingering up to Kafka Streams' commit interval costs
+        // readers nothing and sends a batch per partition per commit instead of one every few
+        // milliseconds, less work for the broker and the producers (docs/benchmarks.md).
+        final boolean exactlyOnce = StreamsConfig.EXACTLY_ONCE_V2.equals(
+                props.getProperty(StreamsConfig.PROCESSING_GUARANTEE_CONFIG));
+        props.putIfAbsent(StreamsConfig.producerPrefix("linger.ms"), exactlyOnce
+                ? props.getProperty(StreamsConfig.COMMIT_INTERVAL_MS_CONFIG, Long.toString(EXACTLY_ONCE_COMMIT_MS))
+                : "5");
+        return props;
+    }
+
+    private static Map<String, String> readFile(final Path file) {
+        final Properties props = new Properties();
+        try (Reader reader = Files.newBufferedReader(file)) {
+            props.load(reader);
+        } catch (final IOException e) {
+            throw new IllegalArgumentException("cannot read config file " + file + ": " + e.getMessage(), e);
+        }
+        final Map<String, String> values = new LinkedHashMap<>();
+        props.stringPropertyNames().forEach(name -> values.put(name, props.getProperty(name).strip()));
+        return values;
+    }
+
+    private static boolean bool(final Map<String, String> settings, final String key) {
+        final String text = settings.get(key).strip().toLowerCase(Locale.ROOT);
+        if (!text.equals("true") && !text.equals("false")) {
+            throw new IllegalArgumentException(key + " must be true or false, got '" + settings.get(key) + "'");
+        }
+        return Boolean.parseBoolean(text);
+    }
+
+    private static long positiveLong(final Map<String, String> settings, final String key) {
+        final long value = nonNegativeLong(settings, key);
+        if (value == 0) {
+            throw new IllegalArgumentException(key + " must be positive, got 0");
+        }
+        return value;
+    }
+
+    private static long nonNegativeLong(final Map<String, String> settings, final String key) {
+        final String text = settings.get(key);
+        try {
+            final long value = Long.parseLong(text.strip());
+            if (value < 0) {
+                throw new IllegalArgumentException(key + " must not be negative, got " + value);
+            }
+            return value;
+        } catch (final NumberFormatException e) {
+            throw new IllegalArgumentException(key + " must be a whole number, got '" + text + "'", e);
+        }
+    }
+}

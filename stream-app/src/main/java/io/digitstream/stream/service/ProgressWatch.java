@@ -1,0 +1,131 @@
+package io.digitstream.stream.service;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.function.Supplier;
+import java.util.stream.Collectors;
+
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.ListOffsetsResult;
+import org.apache.kafka.clients.admin.OffsetSpec;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
+import org.apache.kafka.common.TopicPartition;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Watches the input partitions an instance owns for progress, as its consumer group's committed
+ * offsets show it: a partition is stuck when records wait on it (more than a transaction marker, or
+ * new ones arrived) and nothing has been committed for it for {@code stuckAfter}. A running stream
+ * thread that never gets a partition past one record is invisible to Kafka Streams' own state; this
+ * is what /health reports it by.
+ */
+public final class ProgressWatch implements AutoCloseable {
+
+    /** A partition making no progress, as /health reports it. */
+    public record Stuck(String partition, long committedOffset, long endOffset, long stuckForSeconds) {
+    }
+
+    private record Progress(long committed, long endWhenCommitted, long since) {
+    }
+
+    private static final Logger log = LoggerFactory.getLogger(ProgressWatch.class);
+    private static final Duration ADMIN_TIMEOUT = Duration.ofSeconds(10);
+
+    private final Admin admin;
+    private final String groupId;
+    private final Supplier<Set<TopicPartition>> owned;
+    private final Duration stuckAfter;
+    private final ScheduledExecutorService timer;
+    private final Map<TopicPartition, Progress> progress = new HashMap<>();
+    private volatile List<Stuck> stuck = List.of();
+
+    /**
+     * @param admin      an admin client on the app's cluster; closed with this watch
+     * @param groupId    the app's consumer group (its application.id)
+     * @param owned      the input partitions this instance's stream threads own now
+     * @param stuckAfter how long records may wait with nothing committed
+     */
+    public ProgressWatch(final Admin admin, final String groupId, final Supplier<Set<TopicPartition>> owned,
+            final Duration stuckAfter) {
+        this.admin = admin;
+        this.groupId = groupId;
+        this.owned = owned;
+        this.stuckAfter = stuckAfter;
+        this.timer = Executors.newSingleThreadScheduledExecutor(runnable -> {
+            final Thread thread = new Thread(runnable, "progress-watch");
+            thread.setDaemon(true);
+            return thread;
+        });
+        final long period = Math.max(100, Math.min(stuckAfter.toMillis() / 4, 10_000));
+        timer.scheduleWithFixedDelay(this::check, period, period, TimeUnit.MILLISECONDS);
+    }
+
+    /** The partitions found stuck at the last check. */
+    public List<Stuck> stuck() {
+        return stuck;
+    }
+
+    private void check() {
+        try {
+            final Set<TopicPartition> partitions = owned.get();
+            progress.keySet().retainAll(partitions);
+            if (partitions.isEmpty()) {
+                stuck = List.of();
+                return;
+            }
+            final Map<TopicPartition, OffsetAndMetadata> committed = admin.listConsumerGroupOffsets(groupId)
+                    .partitionsToOffsetAndMetadata().get(ADMIN_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+            final Map<TopicPartition, ListOffsetsResult.ListOffsetsResultInfo> ends = admin.listOffsets(
+                    partitions.stream().collect(Collectors.toMap(p -> p, p -> OffsetSpec.latest())))
+                    .all().get(ADMIN_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+            stuck = update(partitions, committed, ends, System.currentTimeMillis());
+        } catch (final InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (final ExecutionException | TimeoutException | RuntimeException e) {
+            // The cluster not answering is not a stuck partition; Kafka Streams' state says that.
+            log.debug("Progress check failed: {}", e.toString());
+        }
+    }
+
+    private List<Stuck> update(final Collection<TopicPartition> partitions,
+            final Map<TopicPartition, OffsetAndMetadata> committed,
+            final Map<TopicPartition, ListOffsetsResult.ListOffsetsResultInfo> ends, final long now) {
+        final List<Stuck> found = new ArrayList<>();
+        for (final TopicPartition partition : partitions) {
+            final OffsetAndMetadata offset = committed.get(partition);
+            final long position = offset == null ? 0 : offset.offset();
+            final long end = ends.get(partition).offset();
+            final Progress last = progress.get(partition);
+            if (last == null || last.committed() != position) {
+                progress.put(partition, new Progress(position, end, now));
+                continue;
+            }
+            // A transactional producer's commit marker takes an offset no record holds.
+            final boolean waiting = end - position > 1 || end > last.endWhenCommitted();
+            if (waiting && now - last.since() >= stuckAfter.toMillis()) {
+                found.add(new Stuck(partition.toString(), position, end, (now - last.since()) / 1000));
+            }
+        }
+        if (!found.isEmpty()) {
+            log.warn("No progress for {}: records wait and nothing was committed for them", found);
+        }
+        return List.copyOf(found);
+    }
+
+    @Override
+    public void close() {
+        timer.shutdownNow();
+        admin.close(Duration.ofSeconds(5));
+    }
+}

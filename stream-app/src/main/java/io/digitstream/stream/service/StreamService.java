@@ -1,0 +1,254 @@
+package io.digitstream.stream.service;
+
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.Map;
+import java.util.Properties;
+import java.util.Set;
+import java.util.concurrent.atomic.AtomicInteger;
+
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.serialization.StringSerializer;
+import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.streams.CloseOptions;
+import org.apache.kafka.streams.KafkaStreams;
+import org.apache.kafka.streams.StreamsBuilder;
+import org.apache.kafka.streams.StreamsConfig;
+import org.apache.kafka.streams.Topology;
+import org.apache.kafka.streams.errors.StreamsUncaughtExceptionHandler;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import io.micrometer.core.instrument.binder.jvm.JvmGcMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;
+import io.micrometer.core.instrument.binder.kafka.KafkaStreamsMetrics;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+
+import io.digitstream.model.DigitClassifier;
+import io.digitstream.schemas.DigitImage;
+import io.digitstream.schemas.JsonSerde;
+import io.digitstream.schemas.Topics;
+
+import io.digitstream.stream.topology.ArrivalTimestamps;
+import io.digitstream.stream.topology.ClassifierPool;
+import io.digitstream.stream.topology.DeadLetters;
+import io.digitstream.stream.topology.DigitStreamTopology;
+import io.digitstream.stream.topology.StreamMetrics;
+
+/**
+ * The running stream app: the embedded broker when no cluster is configured, the topics, the model,
+ * the topology on Kafka Streams and the HTTP endpoints. {@link #close()} stops them in reverse order.
+ */
+public final class StreamService implements AutoCloseable {
+
+    /** A crashed stream thread is replaced this many times before the app gives up. */
+    static final int MAX_THREAD_REPLACEMENTS = 3;
+    private static final Duration CLOSE_TIMEOUT = Duration.ofSeconds(30);
+    private static final JsonSerde<DigitImage> CANVAS_IMAGES = JsonSerde.serdeFor(DigitImage.class);
+    /** How long closing waits for drawings still being sent. */
+    private static final Duration CANVAS_SEND_TIMEOUT = Duration.ofSeconds(10);
+    private static final Logger log = LoggerFactory.getLogger(StreamService.class);
+
+    private final EmbeddedKafkaBroker broker;
+    private final KafkaStreams streams;
+    private final ClassifierPool classifiers;
+    private final HttpEndpoints http;
+    private final String bootstrapServers;
+    private final JvmGcMetrics gcMetrics;
+    private final StreamMetrics metrics;
+    private final DashboardFeed feed;
+    private final KafkaProducer<String, DigitImage> canvas;
+    private final ProgressWatch progress;
+
+    private StreamService(final EmbeddedKafkaBroker broker, final KafkaStreams streams,
+            final ClassifierPool classifiers, final HttpEndpoints http, final String bootstrapServers,
+            final JvmGcMetrics gcMetrics, final StreamMetrics metrics, final DashboardFeed feed,
+            final KafkaProducer<String, DigitImage> canvas, final ProgressWatch progress) {
+        this.broker = broker;
+        this.streams = streams;
+        this.classifiers = classifiers;
+        this.http = http;
+        this.bootstrapServers = bootstrapServers;
+        this.gcMetrics = gcMetrics;
+        this.metrics = metrics;
+        this.feed = feed;
+        this.canvas = canvas;
+        this.progress = progress;
+    }
+
+    /** The partitions of the input topics this instance's stream threads are processing. */
+    private static Set<TopicPartition> ownedInputs(final KafkaStreams streams) {
+        if (streams.state() != KafkaStreams.State.RUNNING) {
+            return Set.of();
+        }
+        final Set<TopicPartition> owned = new HashSet<>();
+        streams.metadataForLocalThreads().forEach(thread -> thread.activeTasks().forEach(task ->
+                task.topicPartitions().stream()
+                        .filter(p -> p.topic().equals(Topics.IMAGES) || p.topic().equals(Topics.LABELS))
+                        .forEach(owned::add)));
+        return owned;
+    }
+
+    /** The producer of the drawing pad's images, with the client settings (security and the like) the app has. */
+    private static KafkaProducer<String, DigitImage> canvasProducer(final AppConfig config) {
+        final Map<String, Object> settings = new HashMap<>();
+        config.kafka().forEach((key, value) -> {
+            if (ProducerConfig.configNames().contains(key)) {
+                settings.put(key, value);
+            }
+        });
+        settings.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, config.bootstrapServers());
+        return new KafkaProducer<>(settings, new StringSerializer(), CANVAS_IMAGES);
+    }
+
+    /**
+     * Error handling for Kafka Streams: the built-in DLQ topic, {@link DeadLetters} as the
+     * deserialization, processing and production handler, and stream time bounded by the clock.
+     */
+    public static Map<String, Object> errorHandling(final StreamMetrics metrics) {
+        final Map<String, Object> props = new HashMap<>();
+        props.put(StreamsConfig.ERRORS_DEAD_LETTER_QUEUE_TOPIC_NAME_CONFIG, Topics.DEAD_LETTERS);
+        props.put(StreamsConfig.PROCESSING_EXCEPTION_HANDLER_CLASS_CONFIG, DeadLetters.class.getName());
+        props.put(StreamsConfig.DESERIALIZATION_EXCEPTION_HANDLER_CLASS_CONFIG, DeadLetters.class.getName());
+        props.put(StreamsConfig.PRODUCTION_EXCEPTION_HANDLER_CLASS_CONFIG, DeadLetters.class.getName());
+        props.put(StreamsConfig.DEFAULT_TIMESTAMP_EXTRACTOR_CLASS_CONFIG, ArrivalTimestamps.class.getName());
+        props.put(StreamsConfig.PROCESSING_EXCEPTION_HANDLER_GLOBAL_ENABLED_CONFIG, true);
+        // Kafka Streams 4.3 checks this again on its main consumer's copy of the config (for the
+        // partition assignor), which leaves it out, and warned at every start that it was off.
+        props.put(StreamsConfig.mainConsumerPrefix(StreamsConfig.PROCESSING_EXCEPTION_HANDLER_GLOBAL_ENABLED_CONFIG),
+                true);
+        props.put(DeadLetters.METRICS_CONFIG, metrics);
+        return props;
+    }
+
+    public static StreamService start(final AppConfig requested) {
+        final DigitClassifier classifier = DigitClassifier.load(requested.model());
+        EmbeddedKafkaBroker broker = null;
+        AppConfig config = requested;
+        if (config.embeddedBroker()) {
+            broker = EmbeddedKafkaBroker.start(config.brokerDir(), config.brokerPort());
+            config = config.withBootstrapServers(broker.bootstrapServers());
+        }
+        try {
+            final Properties props = config.streamsProperties();
+            final Map<String, Object> adminConfig = new HashMap<>();
+            config.kafka().forEach((key, value) -> {
+                if (AdminClientConfig.configNames().contains(key)) {
+                    adminConfig.put(key, value);
+                }
+            });
+            adminConfig.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, config.bootstrapServers());
+            TopicSetup.ensureTopics(adminConfig, config.partitions(), config.replicationFactor());
+
+            final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+            new JvmMemoryMetrics().bindTo(registry);
+            final JvmGcMetrics gcMetrics = new JvmGcMetrics();
+            gcMetrics.bindTo(registry);
+            final StreamMetrics metrics = new StreamMetrics(registry);
+            metrics.modelVersion(classifier.modelVersion());
+            props.putAll(errorHandling(metrics));
+            final ClassifierPool classifiers = new ClassifierPool(classifier);
+            final Topology topology = DigitStreamTopology.buildTopology(new StreamsBuilder(), config.topology(),
+                    classifiers, metrics);
+            log.debug("Topology:\n{}", topology.describe());
+            final KafkaStreams streams = new KafkaStreams(topology, props);
+            new KafkaStreamsMetrics(streams).bindTo(registry);
+            final AtomicInteger replacements = new AtomicInteger();
+            streams.setUncaughtExceptionHandler(exception -> {
+                if (replacements.incrementAndGet() <= MAX_THREAD_REPLACEMENTS) {
+                    log.error("Stream thread failed; replacing it ({} of {})", replacements.get(),
+                            MAX_THREAD_REPLACEMENTS, exception);
+                    return StreamsUncaughtExceptionHandler.StreamThreadExceptionResponse.REPLACE_THREAD;
+                }
+                log.error("Stream thread failed again; shutting down", exception);
+                return StreamsUncaughtExceptionHandler.StreamThreadExceptionResponse.SHUTDOWN_CLIENT;
+            });
+            final DashboardFeed feed = new DashboardFeed(config.bootstrapServers(), config.kafka(), metrics,
+                    classifier.modelVersion());
+            final KafkaProducer<String, DigitImage> canvas = canvasProducer(config);
+            final ProgressWatch progress = new ProgressWatch(Admin.create(adminConfig),
+                    props.getProperty(StreamsConfig.APPLICATION_ID_CONFIG), () -> ownedInputs(streams),
+                    config.http().stuckAfter());
+            final HttpEndpoints http = HttpEndpoints.start(config.http(), registry, streams::state, progress::stuck,
+                    classifier.modelVersion(), feed, png -> {
+                        final String id = "canvas-" + java.util.UUID.randomUUID();
+                        canvas.send(new ProducerRecord<>(Topics.IMAGES, id,
+                                DigitImage.ofPng(id, png, null, System.currentTimeMillis(), "canvas")));
+                        return id;
+                    });
+            streams.start();
+            log.info("Classifying {} with model {} on {}; dashboard on http://localhost:{}/ (also /metrics, /health)",
+                    Topics.IMAGES, classifier.modelVersion(), config.bootstrapServers(), http.port());
+            return new StreamService(broker, streams, classifiers, http, config.bootstrapServers(), gcMetrics, metrics,
+                    feed, canvas, progress);
+        } catch (final RuntimeException e) {
+            if (broker != null) {
+                broker.close();
+            }
+            throw e;
+        }
+    }
+
+    public String bootstrapServers() {
+        return bootstrapServers;
+    }
+
+    public int httpPort() {
+        return http.port();
+    }
+
+    /** Records sent to the dead-letter topic since start. */
+    public double deadLetters() {
+        return metrics.deadLettersByReason().values().stream().mapToDouble(Double::doubleValue).sum();
+    }
+
+    public KafkaStreams.State state() {
+        return streams.state();
+    }
+
+    /** Waits until the stream threads have their partitions and run, at most {@code timeout}. */
+    public void awaitRunning(final Duration timeout) throws InterruptedException {
+        final long deadline = System.nanoTime() + timeout.toNanos();
+        while (streams.state() != KafkaStreams.State.RUNNING) {
+            if (System.nanoTime() > deadline) {
+                throw new IllegalStateException("stream app not RUNNING after " + timeout.toSeconds() + " s: "
+                        + streams.state());
+            }
+            Thread.sleep(50);
+        }
+    }
+
+    /** The app's own metrics, as /metrics shows them: for an application that embeds the app, and the benchmark. */
+    public StreamMetrics metrics() {
+        return metrics;
+    }
+
+    /** Kafka Streams' own metrics, as /metrics shows them, by their Kafka names. */
+    public Map<org.apache.kafka.common.MetricName, ? extends org.apache.kafka.common.Metric> streamsMetrics() {
+        return streams.metrics();
+    }
+
+    @Override
+    public void close() {
+        log.info("Shutting down");
+        // Leave the group at once, so a restarted instance gets the partitions without waiting out
+        // the session timeout (Streams stays in the group on close by default).
+        http.close();
+        progress.close();
+        canvas.close(CANVAS_SEND_TIMEOUT);
+        streams.close(CloseOptions.timeout(CLOSE_TIMEOUT)
+                .withGroupMembershipOperation(CloseOptions.GroupMembershipOperation.LEAVE_GROUP));
+        classifiers.close();
+        feed.close();
+        gcMetrics.close();
+        if (broker != null) {
+            broker.close();
+        }
+    }
+}

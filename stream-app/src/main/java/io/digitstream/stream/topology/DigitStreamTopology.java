@@ -1,0 +1,166 @@
+package io.digitstream.stream.topology;
+
+
+import java.time.Duration;
+
+import org.apache.kafka.common.serialization.Serde;
+import org.apache.kafka.common.serialization.Serdes;
+import org.apache.kafka.common.utils.Bytes;
+import org.apache.kafka.streams.KeyValue;
+import org.apache.kafka.streams.StreamsBuilder;
+import org.apache.kafka.streams.Topology;
+import org.apache.kafka.streams.kstream.Consumed;
+import org.apache.kafka.streams.kstream.Grouped;
+import org.apache.kafka.streams.kstream.KStream;
+import org.apache.kafka.streams.kstream.Materialized;
+import org.apache.kafka.streams.kstream.Named;
+import org.apache.kafka.streams.kstream.Produced;
+import org.apache.kafka.streams.kstream.TimeWindows;
+import org.apache.kafka.streams.processor.StateStore;
+import org.apache.kafka.streams.processor.api.ContextualProcessor;
+import org.apache.kafka.streams.processor.api.Record;
+import org.apache.kafka.streams.state.KeyValueStore;
+import org.apache.kafka.streams.state.StoreBuilder;
+import org.apache.kafka.streams.state.Stores;
+import org.apache.kafka.streams.state.WindowStore;
+
+import io.digitstream.model.DigitNetwork;
+import io.digitstream.schemas.ClassAccuracy;
+import io.digitstream.schemas.DigitImage;
+import io.digitstream.schemas.DigitLabel;
+import io.digitstream.schemas.JsonSerde;
+import io.digitstream.schemas.Prediction;
+import io.digitstream.schemas.Topics;
+
+/**
+ * The whole streaming pipeline, in one place:
+ *
+ * <pre>
+ * digits.images -> decode-image -> classify (micro-batches) -> digits.predictions
+ *                                            |
+ * digits.labels -> check-label -> label-join <+ -> accuracy-partials -> accuracy windows -> digits.accuracy
+ * </pre>
+ *
+ * Anything that cannot be read or decoded goes to digits.dlq through {@link DeadLetters}.
+ */
+public final class DigitStreamTopology {
+
+    public static final String DECODE_STAGE = "decode-image";
+    public static final String CLASSIFY_STAGE = "classify";
+    public static final String LABEL_CHECK_STAGE = "check-label";
+    public static final String LABEL_JOIN_STAGE = "label-join";
+    /** A label is an id and a digit: a few hundred bytes at most. */
+    static final int MAX_LABEL_BYTES = 4096;
+    public static final String ACCURACY_STORE = "accuracy-by-class";
+
+    private static final Serde<String> KEYS = Serdes.String();
+
+    private DigitStreamTopology() {
+    }
+
+    public static Topology buildTopology(final StreamsBuilder builder, final TopologySettings settings,
+            final ClassifierPool classifiers, final StreamMetrics metrics) {
+        final KStream<String, DecodedImage> images = builder
+                .stream(Topics.IMAGES, Consumed.with(KEYS,
+                        JsonSerde.serdeFor(DigitImage.class).withMaxBytes(settings.maxImageBytes())).withName("images"))
+                .process(() -> new DecodeStage(settings.maxClockSkew()), Named.as(DECODE_STAGE));
+
+        // Cached: an image put and deleted between two commits, the usual case, never reaches the
+        // changelog (see UnloggedDeletes). Keys from SequenceKeys.
+        builder.addStateStore(Stores.keyValueStoreBuilder(
+                Stores.inMemoryKeyValueStore(BatchingClassifier.BUFFER_STORE), Serdes.Bytes(),
+                new DecodedImageSerde()).withLoggingEnabled(java.util.Map.of()).withCachingEnabled());
+        final KStream<String, Prediction> predictions = images.process(
+                () -> new BatchingClassifier(classifiers, settings, metrics), Named.as(CLASSIFY_STAGE),
+                BatchingClassifier.BUFFER_STORE);
+        predictions.to(Topics.PREDICTIONS, Produced.with(KEYS, JsonSerde.serdeFor(Prediction.class))
+                .withName("predictions-out"));
+
+        builder.addStateStore(logged(Stores.keyValueStoreBuilder(
+                Stores.inMemoryKeyValueStore(LabelJoiner.AWAITING_LABEL_STORE), KEYS,
+                JsonSerde.serdeFor(PendingPrediction.class))));
+        builder.addStateStore(logged(Stores.keyValueStoreBuilder(
+                Stores.inMemoryKeyValueStore(LabelJoiner.AWAITING_PREDICTION_STORE), KEYS,
+                JsonSerde.serdeFor(PendingLabel.class))));
+        final KStream<String, JoinInput> labels = builder
+                .stream(Topics.LABELS, Consumed.with(KEYS, JsonSerde.serdeFor(DigitLabel.class)
+                        .withMaxBytes(MAX_LABEL_BYTES)).withName("labels"))
+                .process(LabelCheck::new, Named.as(LABEL_CHECK_STAGE));
+        final KStream<String, LabeledPrediction> labelled = predictions
+                .mapValues(JoinInput::of, Named.as("predictions-to-join"))
+                .merge(labels, Named.as("predictions-and-labels"))
+                .process(() -> new LabelJoiner(settings.labelJoinWindow(), settings.maxPendingJoins(), metrics),
+                        Named.as(LABEL_JOIN_STAGE), LabelJoiner.AWAITING_LABEL_STORE,
+                        LabelJoiner.AWAITING_PREDICTION_STORE);
+
+        builder.addStateStore(Stores.keyValueStoreBuilder(
+                Stores.inMemoryKeyValueStore(AccuracyCombiner.PARTIALS_STORE), KEYS,
+                AccuracyTally.serde()).withLoggingEnabled(java.util.Map.of()).withCachingEnabled());
+        labelled
+                .process(() -> new AccuracyCombiner(settings.accuracyAdvance(), settings.accuracyFlush(),
+                        settings.accuracyGrace()),
+                        Named.as("accuracy-partials"), AccuracyCombiner.PARTIALS_STORE)
+                .groupByKey(Grouped.with(ACCURACY_STORE, KEYS, AccuracyTally.serde()))
+                .windowedBy(TimeWindows.ofSizeAndGrace(settings.accuracyWindow(), settings.accuracyGrace())
+                        .advanceBy(settings.accuracyAdvance()))
+                .aggregate(AccuracyTally::new, (trueClass, partial, tally) -> tally.merge(partial),
+                        Named.as("accuracy"),
+                        Materialized.<String, AccuracyTally, WindowStore<Bytes, byte[]>>as(ACCURACY_STORE)
+                                .withKeySerde(KEYS).withValueSerde(AccuracyTally.serde()))
+                .toStream(Named.as("accuracy-updates"))
+                .map((window, tally) -> KeyValue.pair(window.key(), tally.toRecord(window.key(), window.window())),
+                        Named.as("accuracy-rows"))
+                .peek((trueClass, row) -> metrics.accuracy(row), Named.as("accuracy-metrics"))
+                .to(Topics.ACCURACY, Produced.with(KEYS, JsonSerde.serdeFor(ClassAccuracy.class))
+                        .withName("accuracy-out"));
+        return builder.build();
+    }
+
+    private static <S extends StateStore> StoreBuilder<S> logged(
+            final StoreBuilder<S> store) {
+        return store.withLoggingEnabled(java.util.Map.of()).withCachingDisabled();
+    }
+
+    /**
+     * Decodes each image event, keyed by its id from here on; failures reach the dead-letter topic.
+     * Downstream the image is timestamped with its event time, or the app's clock when that is ahead
+     * (within the tolerated skew): what the app writes is never dated in the future, which the broker
+     * would refuse and the accuracy windows would take as the present.
+     */
+    static final class DecodeStage extends ContextualProcessor<String, DigitImage, String, DecodedImage> {
+
+        private final Duration maxClockSkew;
+
+        DecodeStage(final Duration maxClockSkew) {
+            this.maxClockSkew = maxClockSkew;
+        }
+
+        @Override
+        public void process(final Record<String, DigitImage> record) {
+            final long now = context().currentSystemTimeMs();
+            final DecodedImage image = ImageDecoder.decode(record.key(), record.value(), record.timestamp(), now,
+                    maxClockSkew);
+            context().forward(record.withKey(image.id()).withValue(image)
+                    .withTimestamp(Math.min(image.eventTime(), now)));
+        }
+    }
+
+    /** Checks each late label as the schema defines it; failures reach the dead-letter topic. */
+    static final class LabelCheck extends ContextualProcessor<String, DigitLabel, String, JoinInput> {
+
+        @Override
+        public void process(final Record<String, DigitLabel> record) {
+            final DigitLabel label = record.value();
+            if (label == null) {
+                throw new InvalidMessageException("invalid-json", "label message is empty (null value)");
+            }
+            final String id = ImageDecoder.checkId(record.key(), label.id(), "label");
+            if (label.label() == null || label.label() < 0 || label.label() >= DigitNetwork.CLASSES) {
+                throw new InvalidMessageException("bad-label", "label " + label.label() + " for image " + id
+                        + " is not a digit 0-9");
+            }
+            context().forward(record.withKey(id).withValue(JoinInput.of(label))
+                    .withTimestamp(Math.min(record.timestamp(), context().currentSystemTimeMs())));
+        }
+    }
+}

@@ -1,0 +1,208 @@
+package io.digitstream.stream.topology;
+
+import java.time.Duration;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.concurrent.atomic.AtomicReferenceArray;
+
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.DistributionSummary;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
+
+import io.digitstream.model.DigitNetwork;
+import io.digitstream.schemas.ClassAccuracy;
+
+/** The application's own metrics, named {@code digits_*} in Prometheus. */
+public final class StreamMetrics {
+
+    /** How many of the latest classified images the dashboard can show with their pixels; a power of two. */
+    private static final int RECENT_IMAGES = 8192;
+
+    private final MeterRegistry registry;
+    private final Counter imagesIn;
+    private final Counter[] predictionsPerDigit = new Counter[DigitNetwork.CLASSES];
+    private final DistributionSummary batchSize;
+    private final Timer inferenceTime;
+    private final Timer endToEndLatency;
+    private final Timer untilRead;
+    private final Timer batching;
+    private final Timer inference;
+    private final Timer queued;
+    private final Timer collected;
+    private final DistributionSummary confidence;
+    private final Map<String, AtomicReference<Double>> accuracyPerClass = new ConcurrentHashMap<>();
+    private final Map<String, Long> latestWindowPerClass = new ConcurrentHashMap<>();
+    /** Pending join entries per task: [predictions awaiting a label, labels awaiting a prediction]. */
+    private final Map<String, long[]> pendingByTask = new ConcurrentHashMap<>();
+    private final Counter labelsUnmatched;
+    private final Counter predictionsNeverLabelled;
+    private final AtomicReference<String> modelVersion = new AtomicReference<>("none");
+    /**
+     * The latest images classified, for the dashboard's recent predictions: a ring the stream
+     * threads write without a lock (a synchronized map's put cost them 5% of their time), read only
+     * when the page asks. It holds most of a second at full load, more than a commit takes.
+     */
+    private final AtomicReferenceArray<RecentImage> recentImages = new AtomicReferenceArray<>(RECENT_IMAGES);
+    private final AtomicLong imagesRemembered = new AtomicLong();
+
+    private record RecentImage(String id, byte[] pixels) {
+    }
+
+    public StreamMetrics(final MeterRegistry registry) {
+        this.registry = registry;
+        imagesIn = Counter.builder("digits.images.in").description("Image events decoded and queued for inference")
+                .register(registry);
+        for (int digit = 0; digit < DigitNetwork.CLASSES; digit++) {
+            predictionsPerDigit[digit] = Counter.builder("digits.predictions").tag("digit", Integer.toString(digit))
+                    .description("Predictions made, by predicted digit").register(registry);
+        }
+        batchSize = DistributionSummary.builder("digits.inference.batch.size")
+                .description("Images per forward pass").serviceLevelObjectives(1, 8, 32, 64, 128, 256, 512)
+                .register(registry);
+        inferenceTime = Timer.builder("digits.inference.time").description("Time of one batched forward pass")
+                .publishPercentileHistogram().minimumExpectedValue(Duration.ofMillis(1))
+                .maximumExpectedValue(Duration.ofSeconds(2)).register(registry);
+        endToEndLatency = latency(Timer.builder("digits.latency")
+                .description("From an image's event time to its prediction"));
+        untilRead = stage("until-read");
+        batching = stage("batching");
+        inference = stage("inference");
+        queued = handOverPart("queued");
+        collected = handOverPart("collected");
+        confidence = DistributionSummary.builder("digits.prediction.confidence")
+                .description("Probability of the predicted digit")
+                .serviceLevelObjectives(0.5, 0.8, 0.9, 0.95, 0.99, 0.999).register(registry);
+        Gauge.builder("digits.labels.awaiting.prediction", () -> pendingTotal(1))
+                .description("Late labels held until their prediction arrives").register(registry);
+        Gauge.builder("digits.predictions.awaiting.label", () -> pendingTotal(0))
+                .description("Unlabelled predictions held for a late label").register(registry);
+        labelsUnmatched = Counter.builder("digits.labels.unmatched")
+                .description("Labels whose prediction did not arrive within the join window").register(registry);
+        predictionsNeverLabelled = Counter.builder("digits.predictions.unlabelled")
+                .description("Predictions whose label did not arrive within the join window").register(registry);
+    }
+
+    private Timer stage(final String stage) {
+        return latency(Timer.builder("digits.latency.stage").tag("stage", stage)
+                .description("The latency in parts: until-read (event time to the app reading the image), batching"
+                        + " (to its batch leaving for the network), inference (queue and forward pass)"));
+    }
+
+    private Timer handOverPart(final String part) {
+        return latency(Timer.builder("digits.inference.handover").tag("part", part)
+                .description("Per batch, the inference stage's wait besides the forward pass: queued (handed to"
+                        + " the inference thread until its forward pass starts), collected (forward pass done"
+                        + " until the stream thread forwards its predictions)"));
+    }
+
+    /** A histogram of waits from a millisecond to half a minute. */
+    private Timer latency(final Timer.Builder builder) {
+        return builder.publishPercentileHistogram().minimumExpectedValue(Duration.ofMillis(1))
+                .maximumExpectedValue(Duration.ofSeconds(30)).register(registry);
+    }
+
+    /** Records how long one batch waited for its forward pass, and then for its stream thread. */
+    public void handOver(final long queuedNanos, final long collectedNanos) {
+        queued.record(Math.max(0, queuedNanos), TimeUnit.NANOSECONDS);
+        collected.record(Math.max(0, collectedNanos), TimeUnit.NANOSECONDS);
+    }
+
+    /** Records the parts of one image's latency, in milliseconds. */
+    public void stages(final long untilReadMillis, final long batchingMillis, final long inferenceMillis) {
+        untilRead.record(Math.max(0, untilReadMillis), TimeUnit.MILLISECONDS);
+        batching.record(Math.max(0, batchingMillis), TimeUnit.MILLISECONDS);
+        inference.record(Math.max(0, inferenceMillis), TimeUnit.MILLISECONDS);
+    }
+
+    /** Records the serving model's version as an info-style gauge {@code digits_model_version_info{version=...}}. */
+    public void modelVersion(final String version) {
+        if (modelVersion.getAndSet(version).equals(version)) {
+            return;
+        }
+        Gauge.builder("digits.model.version.info", () -> 1).tag("version", version)
+                .description("The version of the model serving predictions").register(registry);
+    }
+
+    public void imageIn() {
+        imagesIn.increment();
+    }
+
+    public void batch(final int size, final long nanos) {
+        batchSize.record(size);
+        inferenceTime.record(nanos, TimeUnit.NANOSECONDS);
+    }
+
+    public void prediction(final int digit, final double probability, final long latencyMillis) {
+        predictionsPerDigit[digit].increment();
+        confidence.record(probability);
+        endToEndLatency.record(Math.max(0, latencyMillis), TimeUnit.MILLISECONDS);
+    }
+
+    public void rememberImage(final String id, final byte[] pixels) {
+        recentImages.set((int) (imagesRemembered.getAndIncrement() & (RECENT_IMAGES - 1)), new RecentImage(id, pixels));
+    }
+
+    /** The pixels of a recently classified image, or null; the newest image of that id. */
+    public byte[] recentImage(final String id) {
+        final long count = imagesRemembered.get();
+        for (long i = count - 1; i >= Math.max(0, count - RECENT_IMAGES); i--) {
+            final RecentImage image = recentImages.get((int) (i & (RECENT_IMAGES - 1)));
+            if (image != null && image.id().equals(id)) {
+                return image.pixels();
+            }
+        }
+        return null;
+    }
+
+    public Map<String, Double> deadLettersByReason() {
+        final Map<String, Double> byReason = new java.util.TreeMap<>();
+        registry.find("digits.dead.letters").counters()
+                .forEach(counter -> byReason.put(counter.getId().getTag("reason"), counter.count()));
+        return byReason;
+    }
+
+    public void deadLetter(final String reason) {
+        Counter.builder("digits.dead.letters").tag("reason", reason)
+                .description("Records sent to the dead-letter topic, by reason").register(registry).increment();
+    }
+
+    public void pending(final String task, final long predictionsAwaitingLabel, final long labelsAwaitingPrediction) {
+        pendingByTask.put(task, new long[] {predictionsAwaitingLabel, labelsAwaitingPrediction});
+    }
+
+    private double pendingTotal(final int index) {
+        return pendingByTask.values().stream().mapToLong(counts -> counts[index]).sum();
+    }
+
+    public void labelUnmatched() {
+        labelsUnmatched.increment();
+    }
+
+    public void predictionNeverLabelled() {
+        predictionsNeverLabelled.increment();
+    }
+
+    /** Keeps the accuracy of the newest window of each class as {@code digits_accuracy{class=...}}. */
+    public void accuracy(final ClassAccuracy row) {
+        final Long latest = latestWindowPerClass.merge(row.trueClass(), row.windowStart(), Math::max);
+        if (latest != row.windowStart()) {
+            return;
+        }
+        accuracyPerClass.computeIfAbsent(row.trueClass(), trueClass -> {
+            final AtomicReference<Double> value = new AtomicReference<>(Double.NaN);
+            Gauge.builder("digits.accuracy", value, AtomicReference::get).tag("class", trueClass)
+                    .description("Accuracy in the newest window, by true class (all = every class)")
+                    .register(registry);
+            return value;
+        }).set(row.accuracy());
+    }
+
+    public MeterRegistry registry() {
+        return registry;
+    }
+}

@@ -1,0 +1,108 @@
+package io.digitstream.stream.service;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.ByteArrayInputStream;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
+
+import org.apache.kafka.streams.KafkaStreams;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+
+/** The HTTP side's answers to bad requests and its health, on a real HTTP server without Kafka. */
+class HttpEndpointsTest {
+
+    private final HttpClient client = HttpClient.newHttpClient();
+    private final AtomicInteger drawings = new AtomicInteger();
+    private final AtomicReference<List<ProgressWatch.Stuck>> stuck = new AtomicReference<>(List.of());
+    private HttpEndpoints http;
+
+    @AfterEach
+    void stop() {
+        http.close();
+    }
+
+    private void start(final boolean classifyEnabled, final int perSecond) {
+        http = HttpEndpoints.start(new HttpSettings("localhost", 0, classifyEnabled, perSecond, Duration.ofMinutes(1)),
+                new PrometheusMeterRegistry(PrometheusConfig.DEFAULT), () -> KafkaStreams.State.RUNNING, stuck::get,
+                "v1", null, png -> "canvas-" + drawings.incrementAndGet());
+    }
+
+    @Test
+    void answersMalformedRequestsWithAClientErrorSayingWhatIsWrong() throws Exception {
+        start(true, 1_000);
+
+        assertThat(post("{not json")).startsWith("400 ").contains("not JSON");
+        assertThat(post("{\"png\": 5}")).startsWith("400 ").contains("png");
+        assertThat(post("[]")).startsWith("400 ");
+        assertThat(post("")).startsWith("400 ");
+        assertThat(send(HttpRequest.newBuilder(uri("/api/classify")).GET())).startsWith("405 ").contains("POST");
+        assertThat(send(HttpRequest.newBuilder(uri("/health")).DELETE())).startsWith("405 ");
+        assertThat(post("{\"png\": \"iVBORw0KGgo=\"}")).startsWith("202 ").contains("canvas-1");
+        assertThat(drawings).hasValue(1);
+    }
+
+    @Test
+    void refusesABodyOverTheLimitBeforeReadingIt() throws Exception {
+        start(true, 1_000);
+        final byte[] big = new byte[HttpEndpoints.MAX_BODY + 1];
+
+        assertThat(send(HttpRequest.newBuilder(uri("/api/classify"))
+                .POST(HttpRequest.BodyPublishers.ofByteArray(big)))).startsWith("413 ");
+        // Chunked, without a length to refuse it by: read up to the limit, then refused.
+        assertThat(send(HttpRequest.newBuilder(uri("/api/classify"))
+                .POST(HttpRequest.BodyPublishers.ofInputStream(() -> new ByteArrayInputStream(big))))).startsWith("413 ");
+        assertThat(drawings).hasValue(0);
+    }
+
+    @Test
+    void limitsTheDrawingsASecondAndCanBeSwitchedOff() throws Exception {
+        start(true, 3);
+        final List<String> answers = new ArrayList<>();
+        for (int i = 0; i < 10; i++) {
+            answers.add(post("{\"png\": \"iVBORw0KGgo=\"}"));
+        }
+        assertThat(answers).filteredOn(answer -> answer.startsWith("202 ")).hasSizeBetween(3, 5);
+        assertThat(answers).filteredOn(answer -> answer.startsWith("429 ")).isNotEmpty();
+        http.close();
+
+        start(false, 3);
+        assertThat(post("{\"png\": \"iVBORw0KGgo=\"}")).startsWith("403 ").contains("http.classify.enabled");
+    }
+
+    @Test
+    void reportsStuckPartitionsAsDown() throws Exception {
+        start(true, 3);
+        assertThat(send(HttpRequest.newBuilder(uri("/health")).GET())).startsWith("200 ").contains("\"UP\"");
+
+        stuck.set(List.of(new ProgressWatch.Stuck("digits.images-1", 42, 90, 75)));
+
+        assertThat(send(HttpRequest.newBuilder(uri("/health")).GET())).startsWith("503 ").contains("\"DOWN\"")
+                .contains("digits.images-1").contains("\"committedOffset\":42").contains("\"endOffset\":90");
+    }
+
+    private String post(final String body) throws Exception {
+        return send(HttpRequest.newBuilder(uri("/api/classify")).POST(HttpRequest.BodyPublishers.ofString(body)));
+    }
+
+    private String send(final HttpRequest.Builder request) throws Exception {
+        final HttpResponse<String> response = client.send(request.timeout(Duration.ofSeconds(30)).build(),
+                HttpResponse.BodyHandlers.ofString());
+        return response.statusCode() + " " + response.body();
+    }
+
+    private URI uri(final String path) {
+        return URI.create("http://localhost:" + http.port() + path);
+    }
+}
