@@ -7,7 +7,7 @@ package io.digitstream.schemas;
  * @param trueClass       "0".."9" or "all"
  * @param windowStart     epoch milliseconds, inclusive
  * @param windowEnd       epoch milliseconds, exclusive
- * @param total           labelled predictions in the window
+ * @param total           labeled predictions in the window
  * @param correct         of those, the right ones
  * @param accuracy        correct / total
  * @param predictedCounts how often each digit was predicted: the confusion-matrix row

@@ -23,10 +23,12 @@ public final class TestClients {
     /** A producer of strings, with {@code settings} over its defaults (compression, say). */
     public static KafkaProducer<String, String> producer(final Map<String, String> settings) {
         final Properties props = new Properties();
-        props.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, KafkaClusterExtension.bootstrapServers());
         props.put(ProducerConfig.LINGER_MS_CONFIG, "10");
         props.put(ProducerConfig.BATCH_SIZE_CONFIG, "262144");
         props.putAll(settings);
+        if (!settings.containsKey(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG)) {
+            props.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, KafkaClusterExtension.bootstrapServers());
+        }
         return new KafkaProducer<>(props, new StringSerializer(), new StringSerializer());
     }
 

@@ -9,7 +9,7 @@ import io.digitstream.model.DigitClassifier;
 import io.digitstream.model.DigitNetwork;
 import io.digitstream.model.mnist.MnistDataset;
 
-/** Runs a classifier over a labelled dataset in batches. */
+/** Runs a classifier over a labeled dataset in batches. */
 public final class Evaluator {
 
     /** Large enough to keep both cores busy, small enough to bound activation memory. */

@@ -67,7 +67,7 @@ final class ReportCharts {
         return chart;
     }
 
-    /** The confusion matrix as a labelled heatmap, counts in every cell. */
+    /** The confusion matrix as a labeled heatmap, counts in every cell. */
     static void confusionMatrix(final int[][] confusion, final Path dir) throws IOException {
         final List<Integer> digits = new ArrayList<>();
         for (int digit = 0; digit < DigitNetwork.CLASSES; digit++) {

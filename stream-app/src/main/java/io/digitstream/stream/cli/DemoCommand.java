@@ -39,7 +39,7 @@ import io.digitstream.stream.service.StreamService;
 
 /**
  * {@code stream-app demo}: the whole product on one machine. Starts the embedded broker and the
- * stream app, replays the 10,000 labelled MNIST test images (most labels inline, some late on
+ * stream app, replays the 10,000 labeled MNIST test images (most labels inline, some late on
  * digits.labels, some never), and prints a live summary until --duration ends or Ctrl-C.
  */
 @Command(name = "demo", mixinStandardHelpOptions = true, sortOptions = false,
@@ -151,7 +151,7 @@ final class DemoCommand implements Callable<Integer> {
         long nextSummary = System.nanoTime() + SUMMARY_EVERY.toNanos();
         long predicted = 0;
         long correct = 0;
-        long labelled = 0;
+        long labeled = 0;
         long[] latencies = new long[1024];
         int latencyCount = 0;
         long intervalCount = 0;
@@ -167,7 +167,7 @@ final class DemoCommand implements Callable<Integer> {
                     intervalCount++;
                     final Integer label = truth.get(p.id());
                     if (label != null) {
-                        labelled++;
+                        labeled++;
                         correct += label == p.predicted() ? 1 : 0;
                     }
                     if (latencyCount == latencies.length) {
@@ -184,15 +184,15 @@ final class DemoCommand implements Callable<Integer> {
                                 + " p99 %5s | accuracy so far %s | dead letters %.0f%n",
                                 elapsed, sent.get(), predicted, intervalCount / seconds,
                                 percentile(latencies, latencyCount, 0.5), percentile(latencies, latencyCount, 0.99),
-                                labelled == 0 ? "-" : String.format(Locale.ROOT, "%.2f%% of %,d",
-                                        100.0 * correct / labelled, labelled),
+                                labeled == 0 ? "-" : String.format(Locale.ROOT, "%.2f%% of %,d",
+                                        100.0 * correct / labeled, labeled),
                                 service.deadLetters());
                     }
-                    if (!replayDone && labelled >= replayed) {
+                    if (!replayDone && labeled >= replayed) {
                         replayDone = true;
                         out.printf(Locale.ROOT, "Replay done: all %,d images classified in %.0f s, accuracy %.2f%%."
                                 + " The app keeps running for the dashboard and its drawing pad; %s.%n",
-                                replayed, elapsed, 100.0 * correct / labelled,
+                                replayed, elapsed, 100.0 * correct / labeled,
                                 duration == null ? "Ctrl-C to stop" : "it stops at " + duration.toSeconds() + " s");
                     }
                     out.flush();
@@ -203,7 +203,7 @@ final class DemoCommand implements Callable<Integer> {
             }
         }
         out.printf(Locale.ROOT, "Stopping: %,d images classified, accuracy %s.%n", predicted,
-                labelled == 0 ? "-" : String.format(Locale.ROOT, "%.2f%%", 100.0 * correct / labelled));
+                labeled == 0 ? "-" : String.format(Locale.ROOT, "%.2f%%", 100.0 * correct / labeled));
         out.flush();
     }
 

@@ -40,7 +40,7 @@ public final class ImageSources {
         MIXED
     }
 
-    /** In MIXED mode: shares of inline and late labels; the rest go unlabelled. */
+    /** In MIXED mode: shares of inline and late labels; the rest go unlabeled. */
     static final double MIXED_INLINE = 0.7;
     static final double MIXED_LATE = 0.2;
 
@@ -69,7 +69,7 @@ public final class ImageSources {
             final byte[] bytes = Arrays.copyOfRange(test.pixels(), i * DigitNetwork.PIXELS,
                     (i + 1) * DigitNetwork.PIXELS);
             final String id = String.format(Locale.ROOT, "%s-%05d", prefix, i);
-            out.add(labelled(id, test.label(i), mode, random, label -> encoding == Encoding.BASE64
+            out.add(labeled(id, test.label(i), mode, random, label -> encoding == Encoding.BASE64
                     ? DigitImage.ofPixelsBase64(id, bytes, label, null, "mnist-test")
                     : DigitImage.ofPixels(id, unsigned(bytes), label, null, "mnist-test")));
         }
@@ -97,10 +97,10 @@ public final class ImageSources {
                 final String name = file.getFileName().toString();
                 final String id = name.substring(0, name.length() - ".png".length());
                 final String png = Base64.getEncoder().encodeToString(Files.readAllBytes(file));
-                final Matcher labelled = LABELLED_FILE.matcher(name);
-                final Integer label = labelled.matches() ? Integer.valueOf(labelled.group(1)) : null;
+                final Matcher labeled = LABELLED_FILE.matcher(name);
+                final Integer label = labeled.matches() ? Integer.valueOf(labeled.group(1)) : null;
                 out.add(label == null ? new Outgoing(id, serialize(DigitImage.ofPng(id, png, null, null, "png")), null)
-                        : labelled(id, label, mode, random, l -> DigitImage.ofPng(id, png, l, null, "png")));
+                        : labeled(id, label, mode, random, l -> DigitImage.ofPng(id, png, l, null, "png")));
             }
         } catch (final IOException e) {
             throw new UncheckedIOException("cannot read " + dir + ": " + e.getMessage(), e);
@@ -143,7 +143,7 @@ public final class ImageSources {
         return out;
     }
 
-    private static Outgoing labelled(final String id, final int label, final LabelMode mode, final Random random,
+    private static Outgoing labeled(final String id, final int label, final LabelMode mode, final Random random,
             final java.util.function.IntFunction<DigitImage> withLabel) {
         LabelMode effective = mode;
         if (mode == LabelMode.MIXED) {
@@ -153,12 +153,12 @@ public final class ImageSources {
         }
         return switch (effective) {
             case INLINE -> new Outgoing(id, serialize(withLabel.apply(label)), null);
-            case LATE -> new Outgoing(id, serialize(unlabelled(withLabel.apply(label))), label);
-            default -> new Outgoing(id, serialize(unlabelled(withLabel.apply(label))), null);
+            case LATE -> new Outgoing(id, serialize(unlabeled(withLabel.apply(label))), label);
+            default -> new Outgoing(id, serialize(unlabeled(withLabel.apply(label))), null);
         };
     }
 
-    private static DigitImage unlabelled(final DigitImage image) {
+    private static DigitImage unlabeled(final DigitImage image) {
         return new DigitImage(image.id(), image.pixels(), image.pixelsBase64(), image.png(), null, image.timestamp(),
                 image.source());
     }

@@ -5,12 +5,17 @@ import java.io.Reader;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Properties;
 import java.util.Set;
 
+import org.apache.kafka.clients.CommonClientConfigs;
+import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.streams.StreamsConfig;
 
 import io.digitstream.stream.topology.TopologySettings;
@@ -127,8 +132,7 @@ public record AppConfig(String bootstrapServers, Path brokerDir, int brokerPort,
         });
         // Under exactly-once the commit interval, which bounds latency, applies while the inference
         // workers keep up; Kafka Streams gets the longer one for a backlog (see BatchingClassifier).
-        final boolean exactlyOnce = StreamsConfig.EXACTLY_ONCE_V2.equals(
-                settings.getOrDefault(StreamsConfig.PROCESSING_GUARANTEE_CONFIG, StreamsConfig.EXACTLY_ONCE_V2).strip());
+        final boolean exactlyOnce = exactlyOnce(settings);
         final long commitMs = settings.containsKey(COMMIT_INTERVAL_MS)
                 ? nonNegativeLong(settings, COMMIT_INTERVAL_MS) : EXACTLY_ONCE_COMMIT_MS;
         final long backlogCommitMs = positiveLong(settings, BACKLOG_COMMIT_MS);
@@ -204,12 +208,46 @@ public record AppConfig(String bootstrapServers, Path brokerDir, int brokerPort,
         // the commit flushes the producer: lingering up to Kafka Streams' commit interval costs
         // readers nothing and sends a batch per partition per commit instead of one every few
         // milliseconds, less work for the broker and the producers (docs/benchmarks.md).
-        final boolean exactlyOnce = StreamsConfig.EXACTLY_ONCE_V2.equals(
-                props.getProperty(StreamsConfig.PROCESSING_GUARANTEE_CONFIG));
-        props.putIfAbsent(StreamsConfig.producerPrefix("linger.ms"), exactlyOnce
+        props.putIfAbsent(StreamsConfig.producerPrefix("linger.ms"), exactlyOnce()
                 ? props.getProperty(StreamsConfig.COMMIT_INTERVAL_MS_CONFIG, Long.toString(EXACTLY_ONCE_COMMIT_MS))
                 : "5");
         return props;
+    }
+
+    /** Whether Kafka Streams runs exactly-once ({@code exactly_once_v2}, the default). */
+    public boolean exactlyOnce() {
+        return exactlyOnce(kafka);
+    }
+
+    private static boolean exactlyOnce(final Map<String, String> settings) {
+        return StreamsConfig.EXACTLY_ONCE_V2.equals(
+                settings.getOrDefault(StreamsConfig.PROCESSING_GUARANTEE_CONFIG, StreamsConfig.EXACTLY_ONCE_V2).strip());
+    }
+
+    /** The user's settings that a producer takes (security and the like), on this app's cluster. */
+    public Map<String, Object> producerConfig() {
+        return clientConfig(ProducerConfig.configNames());
+    }
+
+    /** The user's settings that a consumer takes, on this app's cluster. */
+    public Map<String, Object> consumerConfig() {
+        return clientConfig(ConsumerConfig.configNames());
+    }
+
+    /** The user's settings that an admin client takes, on this app's cluster. */
+    public Map<String, Object> adminConfig() {
+        return clientConfig(AdminClientConfig.configNames());
+    }
+
+    private Map<String, Object> clientConfig(final Set<String> names) {
+        final Map<String, Object> config = new HashMap<>();
+        kafka.forEach((key, value) -> {
+            if (names.contains(key)) {
+                config.put(key, value);
+            }
+        });
+        config.put(CommonClientConfigs.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
+        return config;
     }
 
     private static Map<String, String> readFile(final Path file) {

@@ -83,15 +83,13 @@ public final class DashboardFeed implements AutoCloseable {
     private long predictions;
     private volatile boolean running = true;
 
-    public DashboardFeed(final String bootstrapServers, final Map<String, String> clientSettings,
-            final StreamMetrics metrics, final String modelVersion) {
+    /**
+     * @param consumerConfig the cluster and the user's consumer settings ({@link AppConfig#consumerConfig()})
+     */
+    public DashboardFeed(final Map<String, Object> consumerConfig, final StreamMetrics metrics,
+            final String modelVersion) {
         final Properties props = new Properties();
-        clientSettings.forEach((key, value) -> {
-            if (ConsumerConfig.configNames().contains(key)) {
-                props.put(key, value);
-            }
-        });
-        props.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
+        props.putAll(consumerConfig);
         props.put(ConsumerConfig.GROUP_ID_CONFIG, "digits-dashboard-" + UUID.randomUUID());
         props.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
         props.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");

@@ -10,10 +10,8 @@ import java.util.concurrent.atomic.AtomicInteger;
 
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.producer.KafkaProducer;
-import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.serialization.StringSerializer;
-import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.streams.CloseOptions;
 import org.apache.kafka.streams.KafkaStreams;
@@ -97,14 +95,7 @@ public final class StreamService implements AutoCloseable {
 
     /** The producer of the drawing pad's images, with the client settings (security and the like) the app has. */
     private static KafkaProducer<String, DigitImage> canvasProducer(final AppConfig config) {
-        final Map<String, Object> settings = new HashMap<>();
-        config.kafka().forEach((key, value) -> {
-            if (ProducerConfig.configNames().contains(key)) {
-                settings.put(key, value);
-            }
-        });
-        settings.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, config.bootstrapServers());
-        return new KafkaProducer<>(settings, new StringSerializer(), CANVAS_IMAGES);
+        return new KafkaProducer<>(config.producerConfig(), new StringSerializer(), CANVAS_IMAGES);
     }
 
     /**
@@ -137,13 +128,7 @@ public final class StreamService implements AutoCloseable {
         }
         try {
             final Properties props = config.streamsProperties();
-            final Map<String, Object> adminConfig = new HashMap<>();
-            config.kafka().forEach((key, value) -> {
-                if (AdminClientConfig.configNames().contains(key)) {
-                    adminConfig.put(key, value);
-                }
-            });
-            adminConfig.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, config.bootstrapServers());
+            final Map<String, Object> adminConfig = config.adminConfig();
             TopicSetup.ensureTopics(adminConfig, config.partitions(), config.replicationFactor());
 
             final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
@@ -169,8 +154,7 @@ public final class StreamService implements AutoCloseable {
                 log.error("Stream thread failed again; shutting down", exception);
                 return StreamsUncaughtExceptionHandler.StreamThreadExceptionResponse.SHUTDOWN_CLIENT;
             });
-            final DashboardFeed feed = new DashboardFeed(config.bootstrapServers(), config.kafka(), metrics,
-                    classifier.modelVersion());
+            final DashboardFeed feed = new DashboardFeed(config.consumerConfig(), metrics, classifier.modelVersion());
             final KafkaProducer<String, DigitImage> canvas = canvasProducer(config);
             final ProgressWatch progress = new ProgressWatch(Admin.create(adminConfig),
                     props.getProperty(StreamsConfig.APPLICATION_ID_CONFIG), () -> ownedInputs(streams),

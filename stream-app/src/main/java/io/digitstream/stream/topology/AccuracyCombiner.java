@@ -15,10 +15,10 @@ import org.apache.kafka.streams.state.KeyValueStore;
 import io.digitstream.schemas.ClassAccuracy;
 
 /**
- * Counts labelled predictions per true class (and for all classes) inside the task, and forwards
+ * Counts labeled predictions per true class (and for all classes) inside the task, and forwards
  * the partial counts every flush interval, keyed by class, to be merged into the accuracy windows.
  *
- * <p>A map-side combiner: without it every labelled image crossed the repartition topic twice
+ * <p>A map-side combiner: without it every labeled image crossed the repartition topic twice
  * (once for its class, once for "all") and updated ten window-store entries, which cost about a
  * quarter of the app's throughput. Partials are kept per bucket of one window advance, so all the
  * images of a partial fall into the same hopping windows, and in a changelogged store, so exactly-
@@ -32,7 +32,7 @@ public final class AccuracyCombiner implements Processor<String, LabeledPredicti
     public static final String PARTIALS_STORE = "accuracy-partials";
     private static final char BUCKET_SEPARATOR = '@';
 
-    /** How far inside the grace period an old labelled prediction is placed; see {@link #countedAt}. */
+    /** How far inside the grace period an old labeled prediction is placed; see {@link #countedAt}. */
     private static final Duration MAX_GRACE_MARGIN = Duration.ofSeconds(30);
 
     private final Duration advance;
@@ -87,10 +87,10 @@ public final class AccuracyCombiner implements Processor<String, LabeledPredicti
     }
 
     /**
-     * Where a labelled prediction counts: at its image's event time while the windows holding it are
+     * Where a labeled prediction counts: at its image's event time while the windows holding it are
      * still open, else a little inside the grace period, in the oldest windows still open. Producers
      * may send images dated long ago; counted at their own time they would be dropped as too late for
-     * windows long closed, and every labelled prediction is to count once.
+     * windows long closed, and every labeled prediction is to count once.
      */
     private long countedAt(final long eventTime) {
         final long margin = Math.min(grace.toMillis() / 2, MAX_GRACE_MARGIN.toMillis());

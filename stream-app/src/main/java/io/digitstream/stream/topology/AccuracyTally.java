@@ -28,7 +28,7 @@ public final class AccuracyTally {
     @JsonProperty
     private long latestEventTime;
 
-    /** Counts one labelled prediction with the given event time. */
+    /** Counts one labeled prediction with the given event time. */
     public AccuracyTally updateFrom(final LabeledPrediction prediction, final long eventTime) {
         total++;
         if (prediction.correct()) {
@@ -60,8 +60,8 @@ public final class AccuracyTally {
 
     /**
      * The binary form in the partials store, the repartition topic and the window store: the
-     * partials store takes two writes per labelled image, and JSON made those a tenth of the stream
-     * threads' Java time. Layout: format byte, total, correct, the ten counts, latest event time
+     * partials store takes two writes per labeled image, where JSON cost more than the rest of its
+     * handling (docs/benchmarks.md). Layout: format byte, total, correct, the ten counts, latest event time
      * (8 bytes each), then the model version in UTF-8 (absent when unknown, after a flag byte).
      */
     public static Serde<AccuracyTally> serde() {
@@ -73,7 +73,7 @@ public final class AccuracyTally {
         private static final int COUNTS = (2 + DigitNetwork.CLASSES + 1) * Long.BYTES;
 
         BinaryForm() {
-            super((byte) 1, 1 + COUNTS + 1, "accuracy tally", AccuracyTally.class);
+            super((byte) 1, 1 + COUNTS + 1, "accuracy tally");
         }
 
         @Override

@@ -94,9 +94,8 @@ public final class BatchingClassifier implements Processor<String, DecodedImage,
     private long commitAskedAtMs;
 
     /**
-     * An image in the buffer: its arrival number, its key in the store (from the number, or as it
-     * was restored: earlier versions wrote other forms, {@link SequenceKeys}), and when the stream
-     * thread read it.
+     * An image in the buffer: its arrival number, its key in the store ({@link SequenceKeys}), and
+     * when the stream thread read it.
      */
     private record Buffered(long sequence, Bytes key, DecodedImage image, long readAtMs) {
     }

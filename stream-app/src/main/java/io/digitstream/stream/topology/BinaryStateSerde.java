@@ -7,13 +7,10 @@ import org.apache.kafka.common.serialization.Deserializer;
 import org.apache.kafka.common.serialization.Serde;
 import org.apache.kafka.common.serialization.Serializer;
 
-import io.digitstream.schemas.JsonSerde;
-
 /**
  * A compact binary form for values the app keeps for itself (state stores, their changelogs, its
  * repartition topic), written once or more per image, where JSON cost more than the rest of the
- * record's handling. The first byte names the format; values that start with {@code '{'} are the
- * JSON that earlier versions wrote, still read so an upgrade restores their state.
+ * record's handling. The first byte names the format.
  *
  * @param <T> the value type
  */
@@ -22,19 +19,16 @@ abstract class BinaryStateSerde<T> implements Serde<T>, Serializer<T>, Deseriali
     private final byte format;
     private final int minimumSize;
     private final String what;
-    private final JsonSerde<T> earlierJson;
 
     /**
-     * @param format      this layout's first byte (not {@code '{'})
+     * @param format      this layout's first byte
      * @param minimumSize the fewest bytes a value of this layout has, format byte included
      * @param what        what a value is, for error messages
-     * @param type        the value type, as earlier versions wrote it in JSON
      */
-    BinaryStateSerde(final byte format, final int minimumSize, final String what, final Class<T> type) {
+    BinaryStateSerde(final byte format, final int minimumSize, final String what) {
         this.format = format;
         this.minimumSize = minimumSize;
         this.what = what;
-        this.earlierJson = JsonSerde.serdeFor(type);
     }
 
     /** The value in a buffer from {@link #allocate}, filled to its end. */
@@ -60,9 +54,6 @@ abstract class BinaryStateSerde<T> implements Serde<T>, Serializer<T>, Deseriali
     public final T deserialize(final String topic, final byte[] data) {
         if (data == null) {
             return null;
-        }
-        if (data.length > 0 && data[0] == '{') {
-            return earlierJson.deserialize(topic, data);
         }
         if (data.length < minimumSize || data[0] != format) {
             throw new IllegalStateException(what + " of " + data.length + " bytes in an unknown format ("

@@ -17,7 +17,7 @@ public final class DecodedImageSerde extends BinaryStateSerde<DecodedImage> {
     private static final int HEADER = Long.BYTES + 1;
 
     public DecodedImageSerde() {
-        super((byte) 1, 1 + HEADER + DigitNetwork.PIXELS, "inference buffer entry", DecodedImage.class);
+        super((byte) 1, 1 + HEADER + DigitNetwork.PIXELS, "inference buffer entry");
     }
 
     @Override

@@ -86,7 +86,7 @@ public final class DigitStreamTopology {
                 .stream(Topics.LABELS, Consumed.with(KEYS, JsonSerde.serdeFor(DigitLabel.class)
                         .withMaxBytes(MAX_LABEL_BYTES)).withName("labels"))
                 .process(LabelCheck::new, Named.as(LABEL_CHECK_STAGE));
-        final KStream<String, LabeledPrediction> labelled = predictions
+        final KStream<String, LabeledPrediction> labeled = predictions
                 .mapValues(JoinInput::of, Named.as("predictions-to-join"))
                 .merge(labels, Named.as("predictions-and-labels"))
                 .process(() -> new LabelJoiner(settings.labelJoinWindow(), settings.maxPendingJoins(), metrics),
@@ -96,7 +96,7 @@ public final class DigitStreamTopology {
         builder.addStateStore(Stores.keyValueStoreBuilder(
                 Stores.inMemoryKeyValueStore(AccuracyCombiner.PARTIALS_STORE), KEYS,
                 AccuracyTally.serde()).withLoggingEnabled(java.util.Map.of()).withCachingEnabled());
-        labelled
+        labeled
                 .process(() -> new AccuracyCombiner(settings.accuracyAdvance(), settings.accuracyFlush(),
                         settings.accuracyGrace()),
                         Named.as("accuracy-partials"), AccuracyCombiner.PARTIALS_STORE)

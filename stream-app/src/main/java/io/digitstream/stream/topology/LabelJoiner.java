@@ -18,13 +18,13 @@ import io.digitstream.schemas.Prediction;
  * Joins predictions with their true digits by image id. A prediction whose image carried a label
  * passes straight through; otherwise whichever of prediction and late label comes first waits, up to
  * the join window of wall-clock time, for the other. Both waiting sets are changelogged stores, and
- * what expires is counted (labels that never matched, predictions never labelled).
+ * what expires is counted (labels that never matched, predictions never labeled).
  *
  * <p>A DSL stream-stream join would do the matching but would not say how much is still waiting or
  * has expired, which an operator watching accuracy needs to know.
  *
  * <p>Each waiting set holds at most {@code maxPending} entries per task, whatever producers send
- * (labels for ids never seen, say): past it a prediction is counted as never labelled at once, and
+ * (labels for ids never seen, say): past it a prediction is counted as never labeled at once, and
  * a label goes to the dead-letter topic as {@code too-many-pending-labels}.
  */
 public final class LabelJoiner implements Processor<String, JoinInput, String, LabeledPrediction> {
@@ -92,7 +92,7 @@ public final class LabelJoiner implements Processor<String, JoinInput, String, L
             final PendingLabel late = awaitingPrediction.delete(prediction.id());
             if (late == null) {
                 if (waitingPredictions >= maxPending) {
-                    metrics.predictionNeverLabelled();
+                    metrics.predictionNeverLabeled();
                     return;
                 }
                 awaitingLabel.put(prediction.id(), new PendingPrediction(prediction.predicted(),
@@ -126,10 +126,10 @@ public final class LabelJoiner implements Processor<String, JoinInput, String, L
         }
     }
 
-    private void emit(final Record<String, JoinInput> record, final LabeledPrediction labelled, final long eventTime) {
-        // The labelled prediction keeps the image's event time, so it counts in the image's window,
+    private void emit(final Record<String, JoinInput> record, final LabeledPrediction labeled, final long eventTime) {
+        // The labeled prediction keeps the image's event time, so it counts in the image's window,
         // but never one ahead of the clock (a producer's, within the tolerated skew).
-        context.forward(new Record<>(labelled.id(), labelled, Math.min(eventTime, context.currentSystemTimeMs()),
+        context.forward(new Record<>(labeled.id(), labeled, Math.min(eventTime, context.currentSystemTimeMs()),
                 record.headers()));
     }
 
@@ -161,7 +161,7 @@ public final class LabelJoiner implements Processor<String, JoinInput, String, L
         }
         expiredPredictions.forEach(id -> {
             awaitingLabel.delete(id);
-            metrics.predictionNeverLabelled();
+            metrics.predictionNeverLabeled();
         });
         expiredLabels.forEach(id -> {
             awaitingPrediction.delete(id);

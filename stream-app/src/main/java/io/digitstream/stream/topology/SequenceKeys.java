@@ -1,6 +1,5 @@
 package io.digitstream.stream.topology;
 
-import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 
 import org.apache.kafka.common.errors.SerializationException;
@@ -9,14 +8,8 @@ import org.apache.kafka.common.utils.Bytes;
 /**
  * The inference buffer's keys, its images' arrival numbers, as 19 decimal digits: in the numbers'
  * order, and with distinct hash codes. Kafka Streams' cache keeps each task's dirty keys in a hash
- * set, and the 8-byte big-endian form of consecutive numbers gave about one hash code per three
- * keys; adding to that set took 8% of the stream threads' Java time. It also keeps the keys in a
- * tree ordered by their bytes, where keys in arrival order stay on a path already in the CPU's
- * caches: with the numbers scrambled, keys that differ from their first byte on, the stream threads
- * spent twice as long in that tree (docs/benchmarks.md).
- *
- * <p>Keys of 8 bytes, as earlier versions wrote them, are still read; the buffer's restore sorts by
- * number, and deletes each image under the key it was restored with.
+ * set, where the 8-byte form of consecutive numbers collided, and in a tree ordered by their bytes,
+ * where keys in arrival order stay on a path already in the CPU's caches (docs/benchmarks.md).
  */
 final class SequenceKeys {
 
@@ -38,15 +31,12 @@ final class SequenceKeys {
         return Bytes.wrap(key);
     }
 
-    /** The arrival number in a key of either form this app has written. */
+    /** The arrival number in a key. */
     static long sequence(final Bytes key) {
         final byte[] bytes = key.get();
-        if (bytes.length == Long.BYTES) {
-            return ByteBuffer.wrap(bytes).getLong();
-        }
         if (bytes.length != DIGITS) {
             throw new SerializationException("inference buffer key of " + bytes.length + " bytes; expected "
-                    + DIGITS + " digits or an 8-byte number");
+                    + DIGITS + " digits");
         }
         long sequence = 0;
         for (final byte digit : bytes) {

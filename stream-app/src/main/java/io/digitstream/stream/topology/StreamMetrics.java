@@ -40,7 +40,7 @@ public final class StreamMetrics {
     /** Pending join entries per task: [predictions awaiting a label, labels awaiting a prediction]. */
     private final Map<String, long[]> pendingByTask = new ConcurrentHashMap<>();
     private final Counter labelsUnmatched;
-    private final Counter predictionsNeverLabelled;
+    private final Counter predictionsNeverLabeled;
     private final AtomicReference<String> modelVersion = new AtomicReference<>("none");
     /**
      * The latest images classified, for the dashboard's recent predictions: a ring the stream
@@ -80,10 +80,10 @@ public final class StreamMetrics {
         Gauge.builder("digits.labels.awaiting.prediction", () -> pendingTotal(1))
                 .description("Late labels held until their prediction arrives").register(registry);
         Gauge.builder("digits.predictions.awaiting.label", () -> pendingTotal(0))
-                .description("Unlabelled predictions held for a late label").register(registry);
+                .description("Unlabeled predictions held for a late label").register(registry);
         labelsUnmatched = Counter.builder("digits.labels.unmatched")
                 .description("Labels whose prediction did not arrive within the join window").register(registry);
-        predictionsNeverLabelled = Counter.builder("digits.predictions.unlabelled")
+        predictionsNeverLabeled = Counter.builder("digits.predictions.unlabeled")
                 .description("Predictions whose label did not arrive within the join window").register(registry);
     }
 
@@ -183,8 +183,8 @@ public final class StreamMetrics {
         labelsUnmatched.increment();
     }
 
-    public void predictionNeverLabelled() {
-        predictionsNeverLabelled.increment();
+    public void predictionNeverLabeled() {
+        predictionsNeverLabeled.increment();
     }
 
     /** Keeps the accuracy of the newest window of each class as {@code digits_accuracy{class=...}}. */

@@ -10,7 +10,7 @@ import java.time.Duration;
  * @param labelJoinWindow   how long a prediction waits for its late label and a label for its prediction
  * @param accuracyWindow    size of the rolling accuracy windows
  * @param accuracyAdvance   how far each accuracy window starts after the previous one
- * @param accuracyGrace     how late (in event time) a labelled prediction may still count in its window
+ * @param accuracyGrace     how late (in event time) a labeled prediction may still count in its window
  * @param accuracyFlush     how often each task forwards its partial accuracy counts
  * @param maxImageBytes     larger image messages go to the dead-letter topic unread
  * @param overlapInference  whether a stream thread goes on reading while its batch is classified

@@ -52,7 +52,7 @@ class ClientCommandsTest {
         final String png = JsonSerde.MAPPER.readTree(Files.readString(
                 Path.of("../schemas/json/examples/digit-image-png.json"))).get("png").asText();
         Files.write(dir.resolve("1_" + run + ".png"), java.util.Base64.getDecoder().decode(png));
-        Files.write(dir.resolve("unlabelled-" + run + ".png"), java.util.Base64.getDecoder().decode(png));
+        Files.write(dir.resolve("unlabeled-" + run + ".png"), java.util.Base64.getDecoder().decode(png));
 
         final int code = StreamApp.run("produce", "--bootstrap-servers", KafkaClusterExtension.bootstrapServers(),
                 "--from", dir.toString(), "--labels", "late", "--label-delay", "PT0.1S", "--rate", "0");
@@ -60,11 +60,11 @@ class ClientCommandsTest {
         assertThat(code).isZero();
         final Map<String, String> images = read(Topics.IMAGES, run, 2);
         final Map<String, String> labels = read(Topics.LABELS, run, 1);
-        final DigitImage labelled = JsonSerde.serdeFor(DigitImage.class).deserialize("t",
+        final DigitImage labeled = JsonSerde.serdeFor(DigitImage.class).deserialize("t",
                 images.get("1_" + run).getBytes(StandardCharsets.UTF_8));
-        assertThat(labelled.png()).isEqualTo(png);
-        assertThat(labelled.label()).as("late, not inline").isNull();
-        assertThat(images).containsKey("unlabelled-" + run);
+        assertThat(labeled.png()).isEqualTo(png);
+        assertThat(labeled.label()).as("late, not inline").isNull();
+        assertThat(images).containsKey("unlabeled-" + run);
         assertThat(JsonSerde.serdeFor(DigitLabel.class).deserialize("t",
                 labels.get("1_" + run).getBytes(StandardCharsets.UTF_8))).isEqualTo(new DigitLabel("1_" + run, 1));
     }

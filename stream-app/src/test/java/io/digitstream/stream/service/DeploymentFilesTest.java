@@ -162,7 +162,7 @@ class DeploymentFilesTest {
         metrics.stages(2, 5, 5);
         metrics.deadLetter("wrong-size");
         metrics.labelUnmatched();
-        metrics.predictionNeverLabelled();
+        metrics.predictionNeverLabeled();
         metrics.pending("0_0", 1, 1);
         metrics.accuracy(new ClassAccuracy("all", 0, 1, 1, 1, 1.0, new long[10], "v1"));
         final String scrape = registry.scrape();

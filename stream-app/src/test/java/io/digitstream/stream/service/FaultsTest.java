@@ -130,7 +130,7 @@ class FaultsTest {
                 KafkaClusterExtension.bootstrapServers()), config.partitions(), config.replicationFactor());
         try (KafkaProducer<String, String> producer = producer();
                 KafkaConsumer<String, String> reader = TestClients.consumerAtEnd(Topics.PREDICTIONS)) {
-            // Unlabelled images: their predictions wait in the label join's store for labels.
+            // Unlabeled images: their predictions wait in the label join's store for labels.
             try (StreamService service = StreamService.start(config)) {
                 for (int i = 0; i < images; i++) {
                     send(producer, test, i, eventTime);

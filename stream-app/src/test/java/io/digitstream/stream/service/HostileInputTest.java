@@ -148,7 +148,7 @@ class HostileInputTest {
             }
             assertThat(reasons).isEqualTo(expectedReasons);
 
-            // Every labelled image of this test's window counts once, per class and for all classes.
+            // Every labeled image of this test's window counts once, per class and for all classes.
             final Map<String, ClassAccuracy> rows = new HashMap<>();
             try (KafkaConsumer<String, String> accuracy = consumer(Topics.ACCURACY)) {
                 await().atMost(TIMEOUT).until(() -> {

@@ -8,7 +8,6 @@ import org.apache.kafka.streams.kstream.internals.TimeWindow;
 import org.junit.jupiter.api.Test;
 
 import io.digitstream.schemas.ClassAccuracy;
-import io.digitstream.schemas.JsonSerde;
 
 class AccuracyTallySerdeTest {
 
@@ -41,18 +40,6 @@ class AccuracyTallySerdeTest {
         assertThat(back.toRecord("all", window).total()).isZero();
     }
 
-    @Test
-    void readsTheJsonThatEarlierVersionsWrote() {
-        final AccuracyTally tally = new AccuracyTally().updateFrom(new LabeledPrediction("a", 7, 1, "v1"), 9L);
-        final byte[] json = JsonSerde.serdeFor(AccuracyTally.class).serialize("partials", tally);
-
-        final ClassAccuracy back = serde.deserializer().deserialize("partials", json).toRecord("7", window);
-
-        assertThat(back.total()).isEqualTo(1);
-        assertThat(back.correct()).isZero();
-        assertThat(back.predictedCounts()[1]).isEqualTo(1);
-        assertThat(back.modelVersion()).isEqualTo("v1");
-    }
 
     @Test
     void refusesATruncatedValueSayingWhat() {

@@ -67,13 +67,13 @@ class BatchingClassifierTest {
     }
 
     @Test
-    void restoresImagesUnderBothFormsOfKeyInArrivalOrderAndDeletesEachUnderItsOwnKey() {
+    void restoresBufferedImagesInArrivalOrderAndClassifiesThemBeforeNewOnes() {
         final MockProcessorContext<String, Prediction> restarted = new MockProcessorContext<>();
         final KeyValueStore<Bytes, DecodedImage> buffer = bufferOf(restarted);
-        // Left by this version and by an earlier one, which wrote 8-byte keys.
+        // Left buffered by a task that stopped, put in another order than they arrived.
         buffer.put(SequenceKeys.key(7), blank("seven"));
         buffer.put(SequenceKeys.key(5), blank("five"));
-        buffer.put(Bytes.wrap(Serdes.Long().serializer().serialize("buffer", 3L)), blank("three"));
+        buffer.put(SequenceKeys.key(3), blank("three"));
         final BatchingClassifier again = newClassifier();
         again.init(restarted);
         again.process(new Record<>("next", blank("next"), 0L));

@@ -6,7 +6,6 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import org.junit.jupiter.api.Test;
 
 import io.digitstream.model.DigitNetwork;
-import io.digitstream.schemas.JsonSerde;
 
 class DecodedImageSerdeTest {
 
@@ -38,17 +37,6 @@ class DecodedImageSerdeTest {
         assertThat(serde.deserialize("changelog", null)).isNull();
     }
 
-    @Test
-    void readsTheJsonEntriesOfEarlierVersions() {
-        final DecodedImage image = new DecodedImage("old", new byte[DigitNetwork.PIXELS], 3, 42L);
-        final byte[] json = JsonSerde.serdeFor(DecodedImage.class).serialize("changelog", image);
-
-        final DecodedImage back = serde.deserialize("changelog", json);
-
-        assertThat(back.id()).isEqualTo("old");
-        assertThat(back.label()).isEqualTo(3);
-        assertThat(back.eventTime()).isEqualTo(42L);
-    }
 
     @Test
     void refusesAnUnknownFormatSayingWhat() {

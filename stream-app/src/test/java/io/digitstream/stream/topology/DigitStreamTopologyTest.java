@@ -418,7 +418,7 @@ class DigitStreamTopologyTest {
 
     @Test
     void countsPredictionsAndLabelsThatNeverMeet() {
-        images.pipeInput("never-labelled", json(DigitImage.ofPixels("never-labelled", TestFixtures.pixels(0), null,
+        images.pipeInput("never-labeled", json(DigitImage.ofPixels("never-labeled", TestFixtures.pixels(0), null,
                 null, null)));
         labels.pipeInput("never-seen", json(new DigitLabel("never-seen", 3)));
         driver.advanceWallClockTime(WAIT);
@@ -429,7 +429,7 @@ class DigitStreamTopologyTest {
 
         driver.advanceWallClockTime(JOIN_WINDOW.plusSeconds(30));
 
-        assertThat(metrics.registry().get("digits.predictions.unlabelled").counter().count()).isEqualTo(1);
+        assertThat(metrics.registry().get("digits.predictions.unlabeled").counter().count()).isEqualTo(1);
         assertThat(metrics.registry().get("digits.labels.unmatched").counter().count()).isEqualTo(1);
         assertThat(gauge("digits.predictions.awaiting.label")).isZero();
         assertThat(accuracy.isEmpty()).isTrue();
