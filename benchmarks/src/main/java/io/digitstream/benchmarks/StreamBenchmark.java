@@ -46,6 +46,7 @@ import io.digitstream.model.mnist.MnistLocator;
 import io.digitstream.schemas.Topics;
 
 import io.digitstream.stream.service.AppConfig;
+import io.digitstream.stream.service.EmbeddedKafkaBroker;
 import io.digitstream.stream.cli.ImageProducer;
 import io.digitstream.stream.cli.ImageSources;
 import io.digitstream.stream.cli.Outgoing;
@@ -64,6 +65,8 @@ public final class StreamBenchmark implements Callable<Integer> {
 
     private static final int WARM_UP_ROUND = 20_000;
     private static final int MEASURED_ROUND = 60_000;
+    /** Full-load rounds of the per-record baseline: it is several times slower, and steadier. */
+    private static final int BASELINE_ROUNDS = 3;
     /**
      * At full load the load generator keeps this many images produced and not yet predicted, about
      * a second's work: the app never runs dry, and images go into the broker at the rate they come
@@ -146,11 +149,9 @@ public final class StreamBenchmark implements Callable<Integer> {
     private int measure(final MnistDataset test, final Path brokerDir, final Path stateDir) throws Exception {
         final Map<String, String> flags = new HashMap<>(settings);
         flags.put(AppConfig.MODEL, model.toString());
-        flags.put(AppConfig.BROKER_DIR, brokerDir.toString());
-        flags.put(AppConfig.BROKER_PORT, "0");
-        if (bootstrapServers != null) {
-            flags.put(AppConfig.BOOTSTRAP_SERVERS, bootstrapServers);
-        }
+        // The benchmark's own broker, not the app's: the per-record baseline runs on it after the app.
+        final EmbeddedKafkaBroker broker = bootstrapServers == null ? EmbeddedKafkaBroker.start(brokerDir) : null;
+        flags.put(AppConfig.BOOTSTRAP_SERVERS, broker != null ? broker.bootstrapServers() : bootstrapServers);
         flags.put(AppConfig.HTTP_PORT, "0");
         flags.put("application.id", "bench-" + UUID.randomUUID());
         flags.put("state.dir", stateDir.toString());
@@ -159,11 +160,50 @@ public final class StreamBenchmark implements Callable<Integer> {
 
         final int threads = Integer.parseInt(config.streamsProperties().getProperty("num.stream.threads"));
         try (ModelOnly alone = new ModelOnly(DigitClassifier.load(model), test, batch, threads)) {
-            return compare(config, test, alone, threads);
+            final Run ours = compare(config, test, alone, threads);
+            baseline(config, test, ours);
+            return 0;
+        } finally {
+            if (broker != null) {
+                broker.close();
+            }
         }
     }
 
-    private int compare(final AppConfig config, final MnistDataset test, final ModelOnly modelAlone,
+    /**
+     * The per-record baseline ({@link PerRecordApp}) on the same broker after the app, in the same
+     * kind of rounds: a warm-up round, full-load rounds, and half its full-load rate.
+     */
+    private void baseline(final AppConfig config, final MnistDataset test, final Run ours) throws Exception {
+        final int rounds = Math.min(fullRounds, BASELINE_ROUNDS);
+        final List<Run> full = new ArrayList<>();
+        final Run half;
+        final double halfRate;
+        System.out.println();
+        System.out.println("per-record baseline (one forward pass per image, same model, broker and settings):");
+        try (PerRecordApp app = PerRecordApp.start(config, DigitClassifier.load(model));
+                LoadClients clients = new LoadClients(config.bootstrapServers())) {
+            app.awaitRunning(Duration.ofMinutes(1));
+            final List<Outgoing> warmUp = images(test, encoding, WARM_UP_ROUND);
+            final List<Outgoing> measured = images(test, encoding, MEASURED_ROUND);
+            run(clients, warmUp, 0, "warm-up");
+            for (int round = 0; round < rounds; round++) {
+                full.add(run(clients, measured, 0, "full"));
+            }
+            halfRate = full.stream().mapToDouble(Run::imagesPerSecond).sorted().toArray()[rounds / 2] / 2;
+            half = run(clients, cycled(measured, (int) (halfRate * halfLoadSeconds)), halfRate, "half");
+        }
+        final Run median = full.stream().sorted(Comparator.comparingDouble(Run::imagesPerSecond)).toList()
+                .get(rounds / 2);
+        System.out.printf(Locale.ROOT, "%nper-record baseline, full load %,8.0f images/s sustained (median of %d rounds);"
+                + " half load %,.0f images/s, latency p50 %.0f ms, p99 %.0f ms%n", median.imagesPerSecond(), rounds,
+                half.imagesPerSecond(), half.p50(), half.p99());
+        System.out.printf(Locale.ROOT, "the app against the per-record baseline: %.1fx the images/s at full load%n",
+                ours.imagesPerSecond() / median.imagesPerSecond());
+    }
+
+    /** The model alone and the app in paired rounds, then half load; prints them and returns the app's full-load run. */
+    private Run compare(final AppConfig config, final MnistDataset test, final ModelOnly modelAlone,
             final int threads) throws Exception {
         final int batch = config.topology().batchSize();
         System.out.println("model only, before the app:");
@@ -242,7 +282,7 @@ public final class StreamBenchmark implements Callable<Integer> {
                 100 * full.imagesPerSecond() / ((modelBefore + modelAfter) / 2));
         System.out.printf(Locale.ROOT, "    end to end, half load   %,8.0f images/s offered %.0f; latency p50 %.0f ms,"
                 + " p99 %.0f ms%n", half.imagesPerSecond(), halfRate, half.p50(), half.p99());
-        return 0;
+        return full;
     }
 
     /**

@@ -29,9 +29,8 @@ import org.nd4j.linalg.lossfunctions.LossFunctions;
  *
  * <p>241,546 parameters, as in Keras. It trains and is saved in ND4J's default activation layout,
  * NCHW; it classifies in NHWC ({@link #forInference}), the layout oneDNN's convolutions run in,
- * which spares the conversions of every convolution's input and output, 40% of a forward pass in
- * NCHW (docs/benchmarks.md). DL4J 1.0.0-M2.1 does not train the NHWC network: its loss stayed at
- * 2.28, chance level, for two epochs.
+ * which spares the conversions of every convolution's input and output (docs/dl4j.md). DL4J
+ * 1.0.0-M2.1 does not train the NHWC network: its loss stayed at chance level.
  */
 public final class DigitNetwork {
 

@@ -8,6 +8,7 @@ import io.digitstream.model.DigitClassifier;
 import io.digitstream.model.NativeBackend;
 import io.digitstream.model.mnist.MnistData;
 import io.digitstream.model.mnist.MnistDataset;
+import io.digitstream.model.mnist.TestMnist;
 
 class MnistTrainerTest {
 

@@ -19,6 +19,7 @@ import io.digitstream.model.Json;
 import io.digitstream.model.ModelArtifact;
 import io.digitstream.model.ModelMetadata;
 import io.digitstream.model.mnist.MnistFile;
+import io.digitstream.model.mnist.TestMnist;
 
 class TrainerCliTest {
 

@@ -4,7 +4,6 @@ import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -20,6 +19,7 @@ import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.StringDeserializer;
 
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 import picocli.CommandLine.Model.CommandSpec;
@@ -41,9 +41,8 @@ final class ConsumeCommand implements Callable<Integer> {
     @Spec
     private CommandSpec spec;
 
-    @Option(names = "--bootstrap-servers", defaultValue = "localhost:9092", paramLabel = "HOST:PORT",
-            description = "Kafka to read from (default: ${DEFAULT-VALUE}).")
-    private String bootstrapServers;
+    @Mixin
+    private ClientOptions client;
 
     @Option(names = "--topic", defaultValue = "predictions", paramLabel = "WHAT",
             description = "predictions or accuracy (default: ${DEFAULT-VALUE}).")
@@ -61,8 +60,6 @@ final class ConsumeCommand implements Callable<Integer> {
     @Option(names = "--limit", defaultValue = "0", description = "Stop after this many records (default: no limit).")
     private int limit;
 
-    @Option(names = {"-s", "--set"}, paramLabel = "KEY=VALUE", description = "Kafka consumer settings, e.g. security.")
-    private Map<String, String> settings = new LinkedHashMap<>();
 
     @Override
     public Integer call() {
@@ -75,8 +72,8 @@ final class ConsumeCommand implements Callable<Integer> {
             throw new IllegalArgumentException("--format must be table or json, got '" + format + "'");
         }
         final Properties props = new Properties();
-        props.putAll(settings);
-        props.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
+        props.putAll(client.settings);
+        props.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, client.bootstrapServers);
         props.put(ConsumerConfig.GROUP_ID_CONFIG, "digits-consume-" + UUID.randomUUID());
         props.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
         props.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, fromBeginning ? "earliest" : "latest");

@@ -24,12 +24,12 @@ import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.StringDeserializer;
 
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 import picocli.CommandLine.Model.CommandSpec;
 
 import io.digitstream.model.mnist.MnistDataset;
-import io.digitstream.model.mnist.MnistLocator;
 import io.digitstream.schemas.JsonSerde;
 import io.digitstream.schemas.Prediction;
 import io.digitstream.schemas.Topics;
@@ -67,9 +67,8 @@ final class DemoCommand implements Callable<Integer> {
     @Option(names = "--http-port", defaultValue = "8080", description = "Port of /metrics and /health (default: ${DEFAULT-VALUE}).")
     private int httpPort;
 
-    @Option(names = "--cache-dir", defaultValue = "data/mnist", paramLabel = "DIR",
-            description = "MNIST cache directory (default: ${DEFAULT-VALUE}).")
-    private Path cacheDir;
+    @Mixin
+    private MnistOptions mnist;
 
     @Option(names = {"-s", "--set"}, paramLabel = "KEY=VALUE", description = "Stream app settings, as for stream-app --set.")
     private Map<String, String> settings = new LinkedHashMap<>();
@@ -79,7 +78,7 @@ final class DemoCommand implements Callable<Integer> {
         if (rate <= 0) {
             throw new IllegalArgumentException("--rate must be positive, got " + rate);
         }
-        final MnistDataset test = MnistLocator.withDefaults(null, cacheDir).locate().read().test();
+        final MnistDataset test = mnist.testSet();
         final Map<String, String> flags = new HashMap<>(settings);
         flags.put(AppConfig.MODEL, model.toString());
         flags.put(AppConfig.HTTP_PORT, Integer.toString(httpPort));

@@ -29,8 +29,8 @@ public final class ImageProducer implements AutoCloseable {
     /**
      * At a given rate, whenever the next image is not yet due the sender sleeps at least this long,
      * then sends every image that has come due: the producer's linger, so the broker sees the same
-     * batches. Woken once per image instead, at 8,000 images/s the sender took 16% of a core here,
-     * about 20 µs per wake-up (docs/benchmarks.md), CPU taken from whatever shares the machine.
+     * batches. Woken once per image instead, it took a good part of a core at half the app's rate,
+     * CPU taken from whatever shares the machine (docs/benchmarks.md).
      */
     private static final Duration SEND_STEP = Duration.ofMillis(5);
 

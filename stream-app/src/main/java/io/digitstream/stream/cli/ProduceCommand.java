@@ -2,18 +2,16 @@ package io.digitstream.stream.cli;
 
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
-import java.util.Map;
 import java.util.concurrent.Callable;
 
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 import picocli.CommandLine.Model.CommandSpec;
 
-import io.digitstream.model.mnist.MnistLocator;
 
 /** {@code stream-app produce}: sends image events to digits.images. */
 @Command(name = "produce", mixinStandardHelpOptions = true, sortOptions = false,
@@ -24,9 +22,8 @@ final class ProduceCommand implements Callable<Integer> {
     @Spec
     private CommandSpec spec;
 
-    @Option(names = "--bootstrap-servers", defaultValue = "localhost:9092", paramLabel = "HOST:PORT",
-            description = "Kafka to send to (default: ${DEFAULT-VALUE}).")
-    private String bootstrapServers;
+    @Mixin
+    private ClientOptions client;
 
     @Option(names = "--from", defaultValue = "mnist-test", paramLabel = "SOURCE",
             description = "mnist-test, a directory of .png files, or - for JSON lines on stdin (default: ${DEFAULT-VALUE}).")
@@ -55,12 +52,8 @@ final class ProduceCommand implements Callable<Integer> {
     @Option(names = "--id-prefix", defaultValue = "mnist", description = "Id prefix for MNIST images (default: ${DEFAULT-VALUE}).")
     private String idPrefix;
 
-    @Option(names = "--cache-dir", defaultValue = "data/mnist", paramLabel = "DIR",
-            description = "MNIST cache directory (default: ${DEFAULT-VALUE}).")
-    private Path cacheDir;
-
-    @Option(names = {"-s", "--set"}, paramLabel = "KEY=VALUE", description = "Kafka producer settings, e.g. security.")
-    private Map<String, String> settings = new LinkedHashMap<>();
+    @Mixin
+    private MnistOptions mnist;
 
     @Override
     public Integer call() {
@@ -70,7 +63,7 @@ final class ProduceCommand implements Callable<Integer> {
         final ImageSources.LabelMode mode = labelMode(labels);
         final List<Outgoing> images;
         if ("mnist-test".equals(from)) {
-            images = ImageSources.mnist(MnistLocator.withDefaults(null, cacheDir).locate().read().test(), idPrefix,
+            images = ImageSources.mnist(mnist.testSet(), idPrefix,
                     mode, 1, encoding);
         } else if ("-".equals(from)) {
             images = ImageSources.jsonLines(System.in);
@@ -79,7 +72,7 @@ final class ProduceCommand implements Callable<Integer> {
         }
         final List<Outgoing> selected = limit > 0 && limit < images.size() ? images.subList(0, limit) : images;
         final var err = spec.commandLine().getErr();
-        try (ImageProducer producer = new ImageProducer(bootstrapServers, settings, labelDelay)) {
+        try (ImageProducer producer = new ImageProducer(client.bootstrapServers, client.settings, labelDelay)) {
             final int sent = producer.send(selected, rate, () -> false, count -> {
                 if (count % 1000 == 0) {
                     err.printf(Locale.ROOT, "sent %,d of %,d%n", count, selected.size());
@@ -87,7 +80,7 @@ final class ProduceCommand implements Callable<Integer> {
                 }
             });
             err.printf(Locale.ROOT, "sent %,d images to %s on %s%n", sent, io.digitstream.schemas.Topics.IMAGES,
-                    bootstrapServers);
+                    client.bootstrapServers);
         }
         return 0;
     }

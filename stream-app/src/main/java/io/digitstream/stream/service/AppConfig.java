@@ -200,8 +200,8 @@ public record AppConfig(String bootstrapServers, Path brokerDir, int brokerPort,
         props.putIfAbsent(StreamsConfig.consumerPrefix("receive.buffer.bytes"), Integer.toString(CONSUMER_SOCKET_BUFFER));
         // A task reads a partition of digits.images and one of digits.labels. Under Kafka Streams'
         // default (0), each record processed while one of them has nothing buffered formats a few
-        // log messages about it that are logged only if the task idles for minutes: 5.7% of the
-        // stream threads' profile samples. The label join pairs an image and its label in either
+        // log messages about it that are logged only if the task idles for minutes (docs/benchmarks.md).
+        // The label join pairs an image and its label in either
         // order and expires them by wall-clock time, so the app need not wait for an empty input.
         props.putIfAbsent(StreamsConfig.MAX_TASK_IDLE_MS_CONFIG, Long.toString(StreamsConfig.MAX_TASK_IDLE_MS_DISABLED));
         // Under exactly-once nothing the app writes is visible before its transaction commits, and

@@ -37,7 +37,7 @@ import io.digitstream.stream.topology.StreamMetrics;
  * and its confusion rows, and the latest predictions with their images.
  *
  * <p>It reads every prediction the app makes, so it keeps them as the bytes it received and parses
- * only the few the page asks for: parsing each one took about 1% of the CPU at full load.
+ * only the few the page asks for (docs/benchmarks.md).
  */
 public final class DashboardFeed implements AutoCloseable {
 

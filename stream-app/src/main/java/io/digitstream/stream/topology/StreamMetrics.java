@@ -44,7 +44,7 @@ public final class StreamMetrics {
     private final AtomicReference<String> modelVersion = new AtomicReference<>("none");
     /**
      * The latest images classified, for the dashboard's recent predictions: a ring the stream
-     * threads write without a lock (a synchronized map's put cost them 5% of their time), read only
+     * threads write without a lock (a synchronized map cost them time, docs/benchmarks.md), read only
      * when the page asks. It holds most of a second at full load, more than a commit takes.
      */
     private final AtomicReferenceArray<RecentImage> recentImages = new AtomicReferenceArray<>(RECENT_IMAGES);
