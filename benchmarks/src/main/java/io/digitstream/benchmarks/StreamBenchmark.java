@@ -44,14 +44,13 @@ import io.digitstream.model.DigitNetwork;
 import io.digitstream.model.mnist.MnistDataset;
 import io.digitstream.model.mnist.MnistLocator;
 import io.digitstream.schemas.Topics;
-
-import io.digitstream.stream.service.AppConfig;
-import io.digitstream.stream.service.EmbeddedKafkaBroker;
 import io.digitstream.stream.cli.ImageProducer;
 import io.digitstream.stream.cli.ImageSources;
 import io.digitstream.stream.cli.Outgoing;
-import io.digitstream.stream.topology.StreamMetrics;
+import io.digitstream.stream.service.AppConfig;
+import io.digitstream.stream.service.EmbeddedKafkaBroker;
 import io.digitstream.stream.service.StreamService;
+import io.digitstream.stream.topology.StreamMetrics;
 
 /**
  * Measures, in one process on the embedded broker: (a) the classifier alone on batches of the app's

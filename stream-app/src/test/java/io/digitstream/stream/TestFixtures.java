@@ -23,9 +23,8 @@ import io.digitstream.model.ModelMetadata;
 import io.digitstream.model.mnist.MnistData;
 import io.digitstream.model.mnist.MnistDataset;
 import io.digitstream.model.mnist.MnistLocator;
-
-import io.digitstream.stream.service.AppConfig;
 import io.digitstream.stream.cli.StreamApp;
+import io.digitstream.stream.service.AppConfig;
 
 /** Real MNIST and a real model trained on it in a few seconds, shared by the tests of one JVM. */
 public final class TestFixtures {

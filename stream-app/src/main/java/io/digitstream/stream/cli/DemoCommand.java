@@ -33,7 +33,6 @@ import io.digitstream.model.mnist.MnistDataset;
 import io.digitstream.schemas.JsonSerde;
 import io.digitstream.schemas.Prediction;
 import io.digitstream.schemas.Topics;
-
 import io.digitstream.stream.service.AppConfig;
 import io.digitstream.stream.service.StreamService;
 

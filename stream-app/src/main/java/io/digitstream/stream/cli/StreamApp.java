@@ -11,7 +11,6 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 import io.digitstream.model.ModelArtifactException;
-
 import io.digitstream.stream.service.AppConfig;
 import io.digitstream.stream.service.StreamService;
 

@@ -28,7 +28,6 @@ import io.digitstream.schemas.ClassAccuracy;
 import io.digitstream.schemas.JsonSerde;
 import io.digitstream.schemas.Prediction;
 import io.digitstream.schemas.Topics;
-
 import io.digitstream.stream.topology.StreamMetrics;
 
 /**

@@ -32,7 +32,6 @@ import io.digitstream.model.DigitClassifier;
 import io.digitstream.schemas.DigitImage;
 import io.digitstream.schemas.JsonSerde;
 import io.digitstream.schemas.Topics;
-
 import io.digitstream.stream.topology.ArrivalTimestamps;
 import io.digitstream.stream.topology.ClassifierPool;
 import io.digitstream.stream.topology.DeadLetters;

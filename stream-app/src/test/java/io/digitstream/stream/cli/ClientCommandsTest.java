@@ -35,7 +35,6 @@ import io.digitstream.schemas.DigitLabel;
 import io.digitstream.schemas.JsonSerde;
 import io.digitstream.schemas.Prediction;
 import io.digitstream.schemas.Topics;
-
 import io.digitstream.stream.KafkaClusterExtension;
 import io.digitstream.stream.TestFixtures;
 

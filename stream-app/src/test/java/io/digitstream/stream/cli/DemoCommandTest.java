@@ -14,10 +14,9 @@ import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
 
 import io.digitstream.model.mnist.MnistDataset;
-
-import io.digitstream.stream.service.AppConfig;
 import io.digitstream.stream.KafkaClusterExtension;
 import io.digitstream.stream.TestFixtures;
+import io.digitstream.stream.service.AppConfig;
 
 /** The main job's demo, as {@code ./run} starts it, on the test broker with the test model. */
 @ExtendWith(KafkaClusterExtension.class)

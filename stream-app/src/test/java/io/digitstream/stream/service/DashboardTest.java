@@ -38,11 +38,10 @@ import io.digitstream.schemas.ClassAccuracy;
 import io.digitstream.schemas.JsonSerde;
 import io.digitstream.schemas.Prediction;
 import io.digitstream.schemas.Topics;
-
-import io.digitstream.stream.cli.ImageProducer;
-import io.digitstream.stream.cli.ImageSources;
 import io.digitstream.stream.KafkaClusterExtension;
 import io.digitstream.stream.TestFixtures;
+import io.digitstream.stream.cli.ImageProducer;
+import io.digitstream.stream.cli.ImageSources;
 
 /** The live dashboard in a real headless Chromium, against the running app on a real broker. */
 @ExtendWith(KafkaClusterExtension.class)

@@ -53,12 +53,11 @@ import io.digitstream.schemas.DigitLabel;
 import io.digitstream.schemas.JsonSerde;
 import io.digitstream.schemas.Prediction;
 import io.digitstream.schemas.Topics;
-
 import io.digitstream.stream.BrokerProcess;
 import io.digitstream.stream.KafkaClusterExtension;
-import io.digitstream.stream.cli.StreamApp;
 import io.digitstream.stream.TestClients;
 import io.digitstream.stream.TestFixtures;
+import io.digitstream.stream.cli.StreamApp;
 
 /** The app through faults from outside: its broker killed, its state lost, its model broken. */
 @ExtendWith(KafkaClusterExtension.class)

@@ -23,10 +23,9 @@ import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.digitstream.schemas.ClassAccuracy;
 import io.digitstream.schemas.Prediction;
 import io.digitstream.schemas.Topics;
-
-import io.digitstream.stream.topology.StreamMetrics;
 import io.digitstream.stream.TestClients;
 import io.digitstream.stream.TestFixtures;
+import io.digitstream.stream.topology.StreamMetrics;
 
 /**
  * Another client writing to the app's output topics: the dashboard and the consume command skip what

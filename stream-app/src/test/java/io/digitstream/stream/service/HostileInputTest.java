@@ -40,13 +40,11 @@ import io.digitstream.schemas.DigitLabel;
 import io.digitstream.schemas.JsonSerde;
 import io.digitstream.schemas.Prediction;
 import io.digitstream.schemas.Topics;
-
+import io.digitstream.stream.KafkaClusterExtension;
+import io.digitstream.stream.TestFixtures;
 import io.digitstream.stream.topology.DeadLetters;
 import io.digitstream.stream.topology.ImageDecoder;
-import io.digitstream.stream.KafkaClusterExtension;
 import io.digitstream.stream.topology.PngBombs;
-import io.digitstream.stream.TestClients;
-import io.digitstream.stream.TestFixtures;
 
 /**
  * The running app on a real broker, fed valid images mixed with what a careless or hostile producer

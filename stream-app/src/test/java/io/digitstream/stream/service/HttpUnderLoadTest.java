@@ -33,9 +33,7 @@ import io.digitstream.schemas.DigitImage;
 import io.digitstream.schemas.JsonSerde;
 import io.digitstream.schemas.Prediction;
 import io.digitstream.schemas.Topics;
-
 import io.digitstream.stream.KafkaClusterExtension;
-import io.digitstream.stream.TestClients;
 import io.digitstream.stream.TestFixtures;
 
 /** Slow, oversized and malformed HTTP requests against the running app while images flow through it. */

@@ -25,11 +25,15 @@ import org.apache.kafka.clients.consumer.ConsumerRecords;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestMethodOrder;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
 
-import io.digitstream.model.DigitClassifier;
 import io.digitstream.model.DigitNetwork;
 import io.digitstream.model.mnist.MnistDataset;
 import io.digitstream.schemas.ClassAccuracy;
@@ -38,15 +42,14 @@ import io.digitstream.schemas.DigitLabel;
 import io.digitstream.schemas.JsonSerde;
 import io.digitstream.schemas.Prediction;
 import io.digitstream.schemas.Topics;
-
+import io.digitstream.stream.KafkaClusterExtension;
+import io.digitstream.stream.TestFixtures;
 import io.digitstream.stream.topology.BatchingClassifier;
 import io.digitstream.stream.topology.DeadLetters;
-import io.digitstream.stream.KafkaClusterExtension;
-import io.digitstream.stream.TestClients;
-import io.digitstream.stream.TestFixtures;
 
-/** The running app on a real broker with the 10,000 MNIST test images. */
+/** The running app on a real broker with the 10,000 MNIST test images, restarted part-way. */
 @ExtendWith(KafkaClusterExtension.class)
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class StreamServiceTest {
 
     /**
@@ -61,12 +64,24 @@ class StreamServiceTest {
     private static final int LATE_LABEL_EVERY = 10;
 
     @TempDir
-    Path dir;
+    static Path dir;
 
-    @Test
-    void classifiesAllTestImagesExactlyOnceAcrossARestartAndAccountsForEveryRecord() throws Exception {
-        final DigitClassifier classifier = TestFixtures.classifier();
-        final Map<String, String> settings = TestFixtures.appSettings(dir, "it");
+    /** The app as restarted part-way; it runs for all the tests of this class. */
+    private static StreamService service;
+    private static Map<String, String> settings;
+    private static final Map<String, Prediction> PREDICTIONS = new HashMap<>();
+    private static final List<String> DUPLICATES = new ArrayList<>();
+    private static int beforeRestart;
+    private static final HttpClient HTTP = HttpClient.newHttpClient();
+
+    /**
+     * Sends the 10,000 test images (a tenth with late labels, some of those before their image)
+     * with a poison record every thousand, stops the app gracefully part-way and starts it again on
+     * the same state, and reads every prediction the two runs committed.
+     */
+    @BeforeAll
+    static void classifyTheTestSetAcrossARestart() throws Exception {
+        settings = TestFixtures.appSettings(dir, "it");
         // One window for the whole run, still open when newer images have moved stream time on.
         settings.put(AppConfig.ACCURACY_WINDOW_MS, Long.toString(Duration.ofDays(1).toMillis()));
         settings.put(AppConfig.ACCURACY_ADVANCE_MS, Long.toString(Duration.ofDays(1).toMillis()));
@@ -75,7 +90,7 @@ class StreamServiceTest {
         final MnistDataset test = TestFixtures.mnist().test();
         final List<String[]> poison = poison();
 
-        StreamService service = StreamService.start(config);
+        service = StreamService.start(config);
         // Read from the predictions' end as it is now: other tests' predictions on the shared broker
         // would hold this reader back, and the restart below would come late instead of part-way.
         try (KafkaProducer<String, String> producer = producer();
@@ -99,123 +114,155 @@ class StreamServiceTest {
             }
             producer.flush();
 
-            final Map<String, Prediction> predictions = new HashMap<>();
-            final List<String> duplicates = new ArrayList<>();
-            // Stop the app gracefully part-way, then start it again on the same state.
-            await().atMost(TIMEOUT).until(() -> poll(reader, predictions, duplicates) >= 3_000);
+            await().atMost(TIMEOUT).until(() -> poll(reader, PREDICTIONS, DUPLICATES) >= 3_000);
             service.close();
             // What the first run committed, to show the restart came part-way.
-            int beforeRestart;
             do {
-                beforeRestart = predictions.size();
-            } while (poll(reader, predictions, duplicates) > beforeRestart);
+                beforeRestart = PREDICTIONS.size();
+            } while (poll(reader, PREDICTIONS, DUPLICATES) > beforeRestart);
             service = StreamService.start(config);
-            await().atMost(TIMEOUT).until(() -> poll(reader, predictions, duplicates) >= test.count());
-            poll(reader, predictions, duplicates);
-            assertThat(beforeRestart).as("predictions before the restart").isLessThan(test.count() - 1_000);
+            await().atMost(TIMEOUT).until(() -> poll(reader, PREDICTIONS, DUPLICATES) >= test.count());
+            poll(reader, PREDICTIONS, DUPLICATES);
+        }
+    }
 
-            assertThat(duplicates).isEmpty();
-            assertThat(predictions).hasSize(test.count());
-            final int[] offline = TestFixtures.offlinePredictions(classifier, test);
-            int correct = 0;
-            for (int i = 0; i < test.count(); i++) {
-                final Prediction p = predictions.get(String.format("t%05d", i));
-                assertThat(p.predicted()).as("prediction of test image %d", i).isEqualTo(offline[i]);
-                assertThat(p.modelVersion()).isEqualTo(TestFixtures.MODEL_VERSION);
-                correct += p.predicted() == test.label(i) ? 1 : 0;
-            }
-            final int expectedCorrect = correct;
-
-            final Map<String, ClassAccuracy> accuracy = new HashMap<>();
-            try (KafkaConsumer<String, String> consumer = consumer(Topics.ACCURACY)) {
-                await().atMost(TIMEOUT).until(() -> {
-                    consumer.poll(Duration.ofMillis(200)).forEach(record -> {
-                        final ClassAccuracy row = JsonSerde.serdeFor(ClassAccuracy.class).deserialize(record.topic(),
-                                record.value().getBytes(StandardCharsets.UTF_8));
-                        // Only this test's window: other tests' images on the shared broker have other times.
-                        if (row.windowStart() <= EVENT_TIME.toEpochMilli() && EVENT_TIME.toEpochMilli() < row.windowEnd()) {
-                            accuracy.put(record.key(), row);
-                        }
-                    });
-                    final ClassAccuracy all = accuracy.get(ClassAccuracy.ALL_CLASSES);
-                    // The all-classes row and the per-class rows are counted by different tasks.
-                    final long perClass = accuracy.entrySet().stream()
-                            .filter(entry -> !entry.getKey().equals(ClassAccuracy.ALL_CLASSES))
-                            .mapToLong(entry -> entry.getValue().total()).sum();
-                    return all != null && all.total() == test.count() && perClass == test.count();
-                });
-            }
-            final ClassAccuracy all = accuracy.get(ClassAccuracy.ALL_CLASSES);
-            assertThat(all.correct()).isEqualTo(expectedCorrect);
-            long perClassTotal = 0;
-            long perClassCorrect = 0;
-            for (int digit = 0; digit < 10; digit++) {
-                perClassTotal += accuracy.get(Integer.toString(digit)).total();
-                perClassCorrect += accuracy.get(Integer.toString(digit)).correct();
-            }
-            assertThat(perClassTotal).isEqualTo(test.count());
-            assertThat(perClassCorrect).isEqualTo(expectedCorrect);
-
-            final List<ConsumerRecord<byte[], byte[]>> letters = new ArrayList<>();
-            try (KafkaConsumer<byte[], byte[]> consumer = byteConsumer(Topics.DEAD_LETTERS)) {
-                await().atMost(TIMEOUT).until(() -> {
-                    consumer.poll(Duration.ofMillis(200)).forEach(letter -> keepOwn(letter, letters));
-                    return letters.size() >= test.count() / 1000;
-                });
-                consumer.poll(Duration.ofSeconds(1)).forEach(letter -> keepOwn(letter, letters));
-            }
-            assertThat(letters).hasSize(test.count() / 1000);
-            assertThat(letters).extracting(letter -> new String(letter.headers()
-                    .lastHeader(DeadLetters.REASON_HEADER).value(), StandardCharsets.UTF_8))
-                    .containsAll(poison.stream().map(bad -> bad[2]).toList());
-
-            // The inference buffer's changelog: a put and then a tombstone for each image that was
-            // buffered through a commit (or the restart), nothing for those put and deleted between two.
-            final long[] putsAndTombstones = new long[2];
-            try (KafkaConsumer<byte[], byte[]> consumer = byteConsumer(
-                    settings.get("application.id") + "-" + BatchingClassifier.BUFFER_STORE + "-changelog")) {
-                await().atMost(TIMEOUT).until(() -> {
-                    consumer.poll(Duration.ofMillis(200))
-                            .forEach(record -> putsAndTombstones[record.value() == null ? 1 : 0]++);
-                    return !consumer.assignment().isEmpty() && consumer.endOffsets(consumer.assignment()).entrySet()
-                            .stream().allMatch(end -> consumer.position(end.getKey()) >= end.getValue());
-                });
-            }
-            assertThat(putsAndTombstones[0]).as("images logged").isPositive();
-            assertThat(putsAndTombstones[1]).as("tombstones").isEqualTo(putsAndTombstones[0]);
-
-            final HttpClient http = HttpClient.newHttpClient();
-            final HttpResponse<String> health = http.send(HttpRequest.newBuilder(
-                    URI.create("http://localhost:" + service.httpPort() + "/health")).build(),
-                    HttpResponse.BodyHandlers.ofString());
-            assertThat(health.statusCode()).isEqualTo(200);
-            assertThat(health.body()).contains("\"status\":\"UP\"").contains(TestFixtures.MODEL_VERSION);
-            // Which of the poison the restarted app saw depends on where the restart fell: one more
-            // for it to count.
-            producer.send(new ProducerRecord<>(Topics.IMAGES, "late-poison", outOfRange("late-poison"))).get();
-            final String[] metrics = new String[1];
-            final StreamService restarted = service;
-            await().atMost(TIMEOUT).until(() -> {
-                metrics[0] = metrics(http, restarted);
-                return metrics[0].contains("digits_dead_letters_total{reason=\"pixel-out-of-range\"}");
-            });
-            assertThat(metrics[0]).contains("digits_predictions_total{digit=\"7\"}")
-                    .contains("digits_accuracy{class=\"all\"}")
-                    .contains("digits_latency_seconds_bucket")
-                    .contains("kafka_stream");
-
-            // Idle now: Kafka Streams commits a task after it processed or punctuated anything, so
-            // timers left running with nothing buffered would show here as ten commits a second per
-            // stream thread. A few may come from the label join's sweep (every 30 s).
-            Thread.sleep(BatchingClassifier.IDLE_BEFORE_TIMERS_STOP.plusMillis(500).toMillis());
-            final double commitsWhenIdle = commits(http, service);
-            Thread.sleep(IDLE_CHECK.toMillis());
-            assertThat(commitsWhenIdle).as("commits the app made").isPositive();
-            assertThat(commits(http, service) - commitsWhenIdle).as("commits while idle for %s", IDLE_CHECK)
-                    .isLessThanOrEqualTo(4);
-        } finally {
+    @AfterAll
+    static void stopTheApp() {
+        if (service != null) {
             service.close();
         }
+    }
+
+    @Test
+    @Order(1)
+    void predictsEveryImageExactlyOnceAcrossTheRestartAsTheModelDoesOffline() {
+        final MnistDataset test = TestFixtures.mnist().test();
+        assertThat(beforeRestart).as("predictions before the restart").isLessThan(test.count() - 1_000);
+        assertThat(DUPLICATES).isEmpty();
+        assertThat(PREDICTIONS).hasSize(test.count());
+        final int[] offline = TestFixtures.offlinePredictions(TestFixtures.classifier(), test);
+        for (int i = 0; i < test.count(); i++) {
+            final Prediction p = PREDICTIONS.get(String.format("t%05d", i));
+            assertThat(p.predicted()).as("prediction of test image %d", i).isEqualTo(offline[i]);
+            assertThat(p.modelVersion()).isEqualTo(TestFixtures.MODEL_VERSION);
+        }
+    }
+
+    @Test
+    @Order(2)
+    void countsEveryLabeledPredictionOnceInTheAccuracyRows() {
+        final MnistDataset test = TestFixtures.mnist().test();
+        long expectedCorrect = 0;
+        for (int i = 0; i < test.count(); i++) {
+            expectedCorrect += PREDICTIONS.get(String.format("t%05d", i)).predicted() == test.label(i) ? 1 : 0;
+        }
+        final Map<String, ClassAccuracy> accuracy = new HashMap<>();
+        try (KafkaConsumer<String, String> consumer = consumer(Topics.ACCURACY)) {
+            await().atMost(TIMEOUT).until(() -> {
+                consumer.poll(Duration.ofMillis(200)).forEach(record -> {
+                    final ClassAccuracy row = JsonSerde.serdeFor(ClassAccuracy.class).deserialize(record.topic(),
+                            record.value().getBytes(StandardCharsets.UTF_8));
+                    // Only this test's window: other tests' images on the shared broker have other times.
+                    if (row.windowStart() <= EVENT_TIME.toEpochMilli() && EVENT_TIME.toEpochMilli() < row.windowEnd()) {
+                        accuracy.put(record.key(), row);
+                    }
+                });
+                final ClassAccuracy all = accuracy.get(ClassAccuracy.ALL_CLASSES);
+                // The all-classes row and the per-class rows are counted by different tasks.
+                final long perClass = accuracy.entrySet().stream()
+                        .filter(entry -> !entry.getKey().equals(ClassAccuracy.ALL_CLASSES))
+                        .mapToLong(entry -> entry.getValue().total()).sum();
+                return all != null && all.total() == test.count() && perClass == test.count();
+            });
+        }
+        assertThat(accuracy.get(ClassAccuracy.ALL_CLASSES).correct()).isEqualTo(expectedCorrect);
+        long perClassTotal = 0;
+        long perClassCorrect = 0;
+        for (int digit = 0; digit < 10; digit++) {
+            perClassTotal += accuracy.get(Integer.toString(digit)).total();
+            perClassCorrect += accuracy.get(Integer.toString(digit)).correct();
+        }
+        assertThat(perClassTotal).isEqualTo(test.count());
+        assertThat(perClassCorrect).isEqualTo(expectedCorrect);
+    }
+
+    @Test
+    @Order(3)
+    void deadLettersEachPoisonRecordWithItsReason() {
+        final int expected = TestFixtures.mnist().test().count() / 1000;
+        final List<ConsumerRecord<byte[], byte[]>> letters = new ArrayList<>();
+        try (KafkaConsumer<byte[], byte[]> consumer = byteConsumer(Topics.DEAD_LETTERS)) {
+            await().atMost(TIMEOUT).until(() -> {
+                consumer.poll(Duration.ofMillis(200)).forEach(letter -> keepOwn(letter, letters));
+                return letters.size() >= expected;
+            });
+            consumer.poll(Duration.ofSeconds(1)).forEach(letter -> keepOwn(letter, letters));
+        }
+        assertThat(letters).hasSize(expected);
+        assertThat(letters).extracting(letter -> new String(letter.headers()
+                .lastHeader(DeadLetters.REASON_HEADER).value(), StandardCharsets.UTF_8))
+                .containsAll(poison().stream().map(bad -> bad[2]).toList());
+    }
+
+    /**
+     * The inference buffer's changelog: a put and then a tombstone for each image that was buffered
+     * through a commit (or the restart), nothing for those put and deleted between two.
+     */
+    @Test
+    @Order(4)
+    void logsABufferedImageOnlyWhenItOutlivesACommitAndDeletesEachOneLogged() {
+        final long[] putsAndTombstones = new long[2];
+        try (KafkaConsumer<byte[], byte[]> consumer = byteConsumer(
+                settings.get("application.id") + "-" + BatchingClassifier.BUFFER_STORE + "-changelog")) {
+            await().atMost(TIMEOUT).until(() -> {
+                consumer.poll(Duration.ofMillis(200))
+                        .forEach(record -> putsAndTombstones[record.value() == null ? 1 : 0]++);
+                return !consumer.assignment().isEmpty() && consumer.endOffsets(consumer.assignment()).entrySet()
+                        .stream().allMatch(end -> consumer.position(end.getKey()) >= end.getValue());
+            });
+        }
+        assertThat(putsAndTombstones[0]).as("images logged").isPositive();
+        assertThat(putsAndTombstones[1]).as("tombstones").isEqualTo(putsAndTombstones[0]);
+    }
+
+    @Test
+    @Order(5)
+    void reportsItsHealthAndMetricsOverHttp() throws Exception {
+        final HttpResponse<String> health = HTTP.send(HttpRequest.newBuilder(
+                URI.create("http://localhost:" + service.httpPort() + "/health")).build(),
+                HttpResponse.BodyHandlers.ofString());
+        assertThat(health.statusCode()).isEqualTo(200);
+        assertThat(health.body()).contains("\"status\":\"UP\"").contains(TestFixtures.MODEL_VERSION);
+        // Which of the poison the restarted app saw depends on where the restart fell: one more
+        // for it to count.
+        try (KafkaProducer<String, String> producer = producer()) {
+            producer.send(new ProducerRecord<>(Topics.IMAGES, "late-poison", outOfRange("late-poison"))).get();
+        }
+        final String[] metrics = new String[1];
+        await().atMost(TIMEOUT).until(() -> {
+            metrics[0] = metrics(HTTP, service);
+            return metrics[0].contains("digits_dead_letters_total{reason=\"pixel-out-of-range\"}");
+        });
+        assertThat(metrics[0]).contains("digits_predictions_total{digit=\"7\"}")
+                .contains("digits_accuracy{class=\"all\"}")
+                .contains("digits_latency_seconds_bucket")
+                .contains("kafka_stream");
+    }
+
+    /**
+     * Idle now: Kafka Streams commits a task after it processed or punctuated anything, so timers
+     * left running with nothing buffered would show here as ten commits a second per stream thread.
+     * A few may come from the label join's sweep (every 30 s).
+     */
+    @Test
+    @Order(6)
+    void commitsNothingWhileIdle() throws Exception {
+        Thread.sleep(BatchingClassifier.IDLE_BEFORE_TIMERS_STOP.plusMillis(500).toMillis());
+        final double commitsWhenIdle = commits(HTTP, service);
+        Thread.sleep(IDLE_CHECK.toMillis());
+        assertThat(commitsWhenIdle).as("commits the app made").isPositive();
+        assertThat(commits(HTTP, service) - commitsWhenIdle).as("commits while idle for %s", IDLE_CHECK)
+                .isLessThanOrEqualTo(4);
     }
 
     /** The stream threads' commits so far, as /metrics reports them. */

@@ -24,7 +24,6 @@ import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 
 import io.digitstream.model.DigitNetwork;
 import io.digitstream.schemas.Prediction;
-
 import io.digitstream.stream.TestFixtures;
 
 class BatchingClassifierTest {

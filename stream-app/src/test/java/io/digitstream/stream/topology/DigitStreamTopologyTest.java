@@ -43,9 +43,8 @@ import io.digitstream.schemas.DigitLabel;
 import io.digitstream.schemas.JsonSerde;
 import io.digitstream.schemas.Prediction;
 import io.digitstream.schemas.Topics;
-
-import io.digitstream.stream.service.StreamService;
 import io.digitstream.stream.TestFixtures;
+import io.digitstream.stream.service.StreamService;
 
 class DigitStreamTopologyTest {
 

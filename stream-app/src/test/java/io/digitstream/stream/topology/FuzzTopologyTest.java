@@ -47,8 +47,8 @@ import net.jqwik.api.Property;
 import net.jqwik.api.lifecycle.AfterProperty;
 import net.jqwik.api.lifecycle.BeforeProperty;
 
-import io.digitstream.stream.service.StreamService;
 import io.digitstream.stream.TestFixtures;
+import io.digitstream.stream.service.StreamService;
 
 /**
  * Generated messages, mutations of valid ones in every field and byte and plain random bytes,
