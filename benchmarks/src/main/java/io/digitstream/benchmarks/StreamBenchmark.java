@@ -2,7 +2,6 @@ package io.digitstream.benchmarks;
 
 import java.lang.management.CompilationMXBean;
 import java.lang.management.ManagementFactory;
-import java.lang.management.ThreadInfo;
 import java.lang.management.ThreadMXBean;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -16,41 +15,28 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Properties;
-import java.util.TreeMap;
 import java.util.UUID;
 import java.util.concurrent.Callable;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicLong;
 
-import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
-import org.apache.kafka.common.TopicPartition;
-import org.apache.kafka.common.serialization.ByteArrayDeserializer;
-import org.apache.kafka.common.serialization.StringDeserializer;
 
-import io.micrometer.core.instrument.DistributionSummary;
-import io.micrometer.core.instrument.Timer;
-import io.micrometer.core.instrument.distribution.CountAtBucket;
-import io.micrometer.core.instrument.distribution.HistogramSnapshot;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 import io.digitstream.model.DigitClassifier;
-import io.digitstream.model.DigitNetwork;
 import io.digitstream.model.mnist.MnistDataset;
 import io.digitstream.model.mnist.MnistLocator;
-import io.digitstream.schemas.Topics;
 import io.digitstream.stream.cli.ImageProducer;
 import io.digitstream.stream.cli.ImageSources;
 import io.digitstream.stream.cli.Outgoing;
 import io.digitstream.stream.service.AppConfig;
 import io.digitstream.stream.service.EmbeddedKafkaBroker;
 import io.digitstream.stream.service.StreamService;
-import io.digitstream.stream.topology.StreamMetrics;
 
 /**
  * Measures, in one process on the embedded broker: (a) the classifier alone on batches of the app's
@@ -74,10 +60,10 @@ public final class StreamBenchmark implements Callable<Integer> {
     private static final int FULL_LOAD_BACKLOG = 10_000;
     private static final int FULL_LOAD_CHUNK = 500;
     private static final int SETTLE_WINDOW_SECONDS = 30;
-    private static final int MODEL_WARM_UP_SLICE_SECONDS = 2;
-    private static final int SETTLE_SECONDS = 3;
-    private static final int MODEL_WARM_UP_LIMIT_SECONDS = 120;
-    private static final com.sun.management.OperatingSystemMXBean PROCESS_CPU =
+    static final int MODEL_WARM_UP_SLICE_SECONDS = 2;
+    static final int SETTLE_SECONDS = 3;
+    static final int MODEL_WARM_UP_LIMIT_SECONDS = 120;
+    static final com.sun.management.OperatingSystemMXBean PROCESS_CPU =
             (com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean();
 
     @Option(names = "--model", defaultValue = "models", description = "Model artifact or models directory.")
@@ -284,66 +270,6 @@ public final class StreamBenchmark implements Callable<Integer> {
         return full;
     }
 
-    /**
-     * The parts of the app's latency ({@code digits_latency_stage}, the forward passes'
-     * {@code digits_inference_time} and the batches' {@code digits_inference_handover}) over a stretch
-     * of the run: the percentiles of what the histograms counted since this was made, to their
-     * bucket bounds, and the mean images per forward pass.
-     */
-    private static final class StageLatencies {
-
-        private final StreamMetrics metrics;
-        private final Map<String, HistogramSnapshot> before = new TreeMap<>();
-        private final HistogramSnapshot batchesBefore;
-
-        StageLatencies(final StreamMetrics metrics) {
-            this.metrics = metrics;
-            timers().forEach((name, timer) -> before.put(name, timer.takeSnapshot()));
-            batchesBefore = batchSizes().takeSnapshot();
-        }
-
-        /** The parts of the latency, the forward passes alone, and each batch's waits before and after its pass. */
-        private Map<String, Timer> timers() {
-            final Map<String, Timer> timers = new java.util.LinkedHashMap<>();
-            metrics.registry().find("digits.latency.stage").timers()
-                    .forEach(timer -> timers.put(timer.getId().getTag("stage"), timer));
-            timers.put("of which forward passes", metrics.registry().get("digits.inference.time").timer());
-            metrics.registry().find("digits.inference.handover").timers().forEach(timer -> timers.put(
-                    "batches " + timer.getId().getTag("part"), timer));
-            return timers;
-        }
-
-        private DistributionSummary batchSizes() {
-            return metrics.registry().get("digits.inference.batch.size").summary();
-        }
-
-        void print(final String load) {
-            final StringBuilder line = new StringBuilder("Latency in the app at " + load
-                    + " load, p50/p99 (to bucket bounds):");
-            timers().forEach((name, timer) -> {
-                final CountAtBucket[] now = timer.takeSnapshot().histogramCounts();
-                final CountAtBucket[] then = before.get(name).histogramCounts();
-                line.append(String.format(Locale.ROOT, " %s %.0f/%.0f ms;", name,
-                        bound(now, then, 0.5), bound(now, then, 0.99)));
-            });
-            final HistogramSnapshot batches = batchSizes().takeSnapshot();
-            line.append(String.format(Locale.ROOT, " %.1f images per forward pass",
-                    (batches.total() - batchesBefore.total()) / (batches.count() - batchesBefore.count())));
-            System.out.println(line);
-        }
-
-        /** The smallest bucket bound under which at least {@code quantile} of the new values fall. */
-        private static double bound(final CountAtBucket[] now, final CountAtBucket[] then, final double quantile) {
-            final double total = now[now.length - 1].count() - then[then.length - 1].count();
-            for (int i = 0; i < now.length; i++) {
-                if (total > 0 && now[i].count() - then[i].count() >= quantile * total) {
-                    return now[i].bucket(TimeUnit.MILLISECONDS);
-                }
-            }
-            return Double.NaN;
-        }
-    }
-
     /** One round: the model alone, then the whole app at full load. */
     private record Pair(double modelOnly, Run full) {
 
@@ -358,120 +284,12 @@ public final class StreamBenchmark implements Callable<Integer> {
                 : (sorted[sorted.length / 2 - 1] + sorted[sorted.length / 2]) / 2;
     }
 
-    /**
-     * The classifier alone on batches of the app's batch size, one copy of the network per thread
-     * as the app runs it. Its threads live for the whole benchmark, as the app's inference workers
-     * do, and wait between measurements: threads made afresh for each measurement set up their
-     * native memory (ND4J's workspaces, the allocator's heaps) again every time, which the app's
-     * long-lived workers do once.
-     */
-    private static final class ModelOnly implements AutoCloseable {
-
-        private final List<byte[]> images = new ArrayList<>();
-        private final int batch;
-        private final List<Thread> workers = new ArrayList<>();
-        private final AtomicLong classified = new AtomicLong();
-        private final Object lock = new Object();
-        private boolean running;
-        private boolean closed;
-        private volatile boolean measuring;
-
-        ModelOnly(final DigitClassifier classifier, final MnistDataset test, final int batch, final int threads) {
-            this.batch = batch;
-            for (int i = 0; i < batch; i++) {
-                images.add(Arrays.copyOfRange(test.pixels(), i * DigitNetwork.PIXELS, (i + 1) * DigitNetwork.PIXELS));
-            }
-            for (int t = 0; t < threads; t++) {
-                final DigitClassifier copy = classifier.copy();
-                final Thread worker = new Thread(() -> classify(copy), "model-only-" + t);
-                worker.setDaemon(true);
-                workers.add(worker);
-                worker.start();
-            }
-        }
-
-        private void classify(final DigitClassifier copy) {
-            try {
-                while (true) {
-                    synchronized (lock) {
-                        while (!running && !closed) {
-                            lock.wait();
-                        }
-                        if (closed) {
-                            return;
-                        }
-                    }
-                    copy.classify(images);
-                    if (measuring) {
-                        classified.addAndGet(batch);
-                    }
-                }
-            } catch (final InterruptedException e) {
-                Thread.currentThread().interrupt();
-            } finally {
-                DigitClassifier.releaseThreadMemory();
-            }
-        }
-
-        private void setRunning(final boolean run) {
-            synchronized (lock) {
-                running = run;
-                lock.notifyAll();
-            }
-        }
-
-        /**
-         * Images per second for {@code seconds}; with {@code warmUp}, first unmeasured until the JIT
-         * compiler has settled, as for the app.
-         */
-        double measure(final StreamBenchmark benchmark, final int seconds, final boolean warmUp) throws Exception {
-            setRunning(true);
-            try {
-                if (warmUp) {
-                    benchmark.awaitSettledJit(TimeUnit.SECONDS.toNanos(MODEL_WARM_UP_LIMIT_SECONDS),
-                            () -> TimeUnit.SECONDS.sleep(MODEL_WARM_UP_SLICE_SECONDS));
-                } else {
-                    // Beside the app its last round's tail (final commits, the dashboard's reader
-                    // catching up, the collection of that round's garbage) is not idle yet.
-                    TimeUnit.SECONDS.sleep(SETTLE_SECONDS);
-                }
-                classified.set(0);
-                measuring = true;
-                final long start = System.nanoTime();
-                final long cpuStart = PROCESS_CPU.getProcessCpuTime();
-                final long modelCpuStart = threadsCpu(workers);
-                TimeUnit.SECONDS.sleep(seconds);
-                final double wall = System.nanoTime() - start;
-                final double perSecond = classified.get() / (wall / 1e9);
-                System.out.printf(Locale.ROOT, "model    %,7.0f images/s alone; cores busy: %.2f in all, %.2f in its"
-                        + " threads%n", perSecond, (PROCESS_CPU.getProcessCpuTime() - cpuStart) / wall,
-                        (threadsCpu(workers) - modelCpuStart) / wall);
-                return perSecond;
-            } finally {
-                measuring = false;
-                setRunning(false);
-            }
-        }
-
-        /** Ends the threads, each freeing its native memory. */
-        @Override
-        public void close() throws InterruptedException {
-            synchronized (lock) {
-                closed = true;
-                lock.notifyAll();
-            }
-            for (final Thread worker : workers) {
-                worker.join();
-            }
-        }
-    }
-
-    private static long threadsCpu(final List<Thread> threads) {
+    static long threadsCpu(final List<Thread> threads) {
         final ThreadMXBean mx = ManagementFactory.getThreadMXBean();
         return threads.stream().mapToLong(thread -> Math.max(0, mx.getThreadCpuTime(thread.getId()))).sum();
     }
 
-    private interface Round {
+    interface Round {
         void run() throws Exception;
     }
 
@@ -482,7 +300,7 @@ public final class StreamBenchmark implements Callable<Integer> {
      * a few hundred milliseconds each, minutes into the load, and quiet rounds between them ended
      * one warm-up with the compiler still taking 7.6% of the measured rounds' CPU.
      */
-    private void awaitSettledJit(final long limitNanos, final Round round) throws Exception {
+    void awaitSettledJit(final long limitNanos, final Round round) throws Exception {
         final CompilationMXBean jit = ManagementFactory.getCompilationMXBean();
         final long start = System.nanoTime();
         final long window = TimeUnit.SECONDS.toNanos(SETTLE_WINDOW_SECONDS);
@@ -504,49 +322,6 @@ public final class StreamBenchmark implements Callable<Integer> {
             if (now - from[0] >= window && share < settledJitShare) {
                 return;
             }
-        }
-    }
-
-    /**
-     * One run's figures. {@code imagesPerSecond} is the sustained rate, over the arrivals from a
-     * sixth of the round on (the pipeline full) until, at full load, the load generator has sent its
-     * last image (from then on the broker takes in nothing and the app has it easier); at half load
-     * until nine tenths. {@code wholeRound} is all the images over the time from the first sent to
-     * the last prediction received, the pipeline's fill and drain included.
-     */
-    private record Run(double imagesPerSecond, double wholeRound, double p50, double p99) {
-    }
-
-    /**
-     * The stream threads' commits and what each waited on, from Kafka Streams' and its producers'
-     * metrics: under exactly-once a commit flushes the producer, adds the input offsets to the
-     * transaction and commits it, and its stream thread reads nothing meanwhile.
-     */
-    private record CommitTimes(long atNanos, double commits, double flushNanos, double offsetsNanos,
-            double commitNanos) {
-
-        static CommitTimes of(final StreamService service) {
-            final Map<String, Double> sums = new HashMap<>();
-            service.streamsMetrics().forEach((name, metric) -> {
-                final boolean counted = name.group().equals("stream-thread-metrics") && name.name().equals("commit-total")
-                        || name.group().equals("producer-metrics") && name.name().endsWith("-time-ns-total");
-                if (counted && metric.metricValue() instanceof Number value) {
-                    sums.merge(name.name(), value.doubleValue(), Double::sum);
-                }
-            });
-            return new CommitTimes(System.nanoTime(), sums.getOrDefault("commit-total", 0.0),
-                    sums.getOrDefault("flush-time-ns-total", 0.0),
-                    sums.getOrDefault("txn-send-offsets-time-ns-total", 0.0),
-                    sums.getOrDefault("txn-commit-time-ns-total", 0.0));
-        }
-
-        String since(final CommitTimes before) {
-            final double commitsDone = commits - before.commits;
-            final double perCommit = 1e6 * Math.max(1, commitsDone);
-            return String.format(Locale.ROOT, "Commits: %.0f per second; per commit, its stream thread waited %.1f ms"
-                    + " on the producer's flush, %.1f ms adding offsets, %.1f ms committing the transaction",
-                    commitsDone / ((atNanos - before.atNanos) / 1e9), (flushNanos - before.flushNanos) / perCommit,
-                    (offsetsNanos - before.offsetsNanos) / perCommit, (commitNanos - before.commitNanos) / perCommit);
         }
     }
 
@@ -624,7 +399,7 @@ public final class StreamBenchmark implements Callable<Integer> {
      * Hands {@code attribute} of each MBean {@code pattern} names to {@code use}, skipping those
      * without it: Kafka Streams, for one, registers two MBeans per thread and only one has its figures.
      */
-    private static void eachMBean(final String pattern, final String attribute,
+    static void eachMBean(final String pattern, final String attribute,
             final java.util.function.BiConsumer<javax.management.ObjectName, Number> use) {
         final javax.management.MBeanServer server = ManagementFactory.getPlatformMBeanServer();
         final java.util.Set<javax.management.ObjectName> names;
@@ -641,280 +416,6 @@ public final class StreamBenchmark implements Callable<Integer> {
             } catch (final javax.management.JMException e) {
                 // An MBean without this attribute, or one unregistered meanwhile: nothing to count.
             }
-        }
-    }
-
-    /**
-     * What went wrong between the clients and the broker without failing anything: error answers
-     * the embedded broker gave, by request and error, and records its producers sent again. Both
-     * come from JMX, so the load generator's producer counts with the app's. A round that stalls
-     * with these at zero waited on something else than a refused request and its backoff.
-     */
-    private record KafkaTrouble(Map<String, Long> errors, long retriedRecords) {
-
-        static KafkaTrouble now() {
-            final Map<String, Long> errors = new TreeMap<>();
-            final AtomicLong retried = new AtomicLong();
-            eachMBean("kafka.network:type=RequestMetrics,name=ErrorsPerSec,*", "Count", (name, count) -> {
-                if (!"NONE".equals(name.getKeyProperty("error"))) {
-                    errors.merge(name.getKeyProperty("request") + " " + name.getKeyProperty("error"),
-                            count.longValue(), Long::sum);
-                }
-            });
-            eachMBean("kafka.producer:type=producer-metrics,*", "record-retry-total",
-                    (name, count) -> retried.addAndGet(count.longValue()));
-            return new KafkaTrouble(errors, retried.get());
-        }
-
-        /** What happened since {@code before}, in one line, or nothing when nothing did. */
-        java.util.Optional<String> since(final KafkaTrouble before) {
-            final StringBuilder line = new StringBuilder();
-            errors.forEach((error, count) -> {
-                final long more = count - before.errors.getOrDefault(error, 0L);
-                if (more > 0) {
-                    line.append(line.isEmpty() ? "" : ", ").append(error).append(' ').append(more);
-                }
-            });
-            final long retries = retriedRecords - before.retriedRecords;
-            if (line.isEmpty() && retries == 0) {
-                return java.util.Optional.empty();
-            }
-            return java.util.Optional.of(String.format(Locale.ROOT, "broker error answers: %s; records sent again: %,d",
-                    line.isEmpty() ? "none" : line, retries));
-        }
-    }
-
-    /**
-     * Where the process's CPU time goes during the measured rounds, per group of threads: the
-     * inference workers (forward passes), the stream threads (decode, batching, join, accuracy, and
-     * the forward passes too without overlap), their producers' I/O, the load
-     * generator, the checking consumer, the broker, and the JVM's own threads (JIT compiler, GC),
-     * which only Linux's /proc names. Each round is taken from {@link #begin()} to {@link #end()},
-     * before its load generator's threads exit.
-     */
-    private static final class CpuShares {
-
-        /** Linux reports per-thread CPU time in clock ticks of 10 ms. */
-        private static final long NANOS_PER_TICK = 10_000_000L;
-        private static final Path TASKS = Path.of("/proc/self/task");
-        private static final String REST = "broker and the rest";
-
-        private final ThreadMXBean threads = ManagementFactory.getThreadMXBean();
-        private final com.sun.management.OperatingSystemMXBean os =
-                (com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean();
-        private final Map<Long, Long> before = new HashMap<>();
-        private final Map<String, Long> groups = new TreeMap<>();
-        private final StreamService service;
-        private Map<String, JvmThread> jvmBefore = Map.of();
-        private double blockedBefore;
-        private double blocked;
-        private double commitsBefore;
-        private double commitsDone;
-        private long processBefore;
-        private long wallBefore;
-        private long process;
-        private long wall;
-        private Map<String, Long> requestsBefore = Map.of();
-        private final Map<String, Long> requests = new TreeMap<>();
-        private Map<String, Long> topicsInBefore = Map.of();
-        /** Records and bytes the broker took in, by topic: "records:topic" and "bytes:topic". */
-        private final Map<String, Long> topicsIn = new TreeMap<>();
-        /** The broker's and the app's other threads, by kind. */
-        private final Map<String, Long> rest = new TreeMap<>();
-
-        CpuShares(final StreamService service) {
-            this.service = service;
-        }
-
-        void begin() {
-            before.clear();
-            blockedBefore = streamThreadsBlockedNanos();
-            commitsBefore = commits();
-            processBefore = os.getProcessCpuTime();
-            wallBefore = System.nanoTime();
-            jvmBefore = jvmThreads();
-            requestsBefore = brokerRequests();
-            topicsInBefore = brokerTopicsIn();
-            for (final ThreadInfo info : threads.dumpAllThreads(false, false)) {
-                before.put(info.getThreadId(), threads.getThreadCpuTime(info.getThreadId()));
-            }
-        }
-
-        void end() {
-            final long roundProcess = os.getProcessCpuTime() - processBefore;
-            long accounted = 0;
-            for (final ThreadInfo info : threads.dumpAllThreads(false, false)) {
-                final long now = threads.getThreadCpuTime(info.getThreadId());
-                if (now >= 0) {
-                    final long used = now - before.getOrDefault(info.getThreadId(), 0L);
-                    accounted += used;
-                    final String group = group(info.getThreadName());
-                    groups.merge(group, used, Long::sum);
-                    if (group.equals(REST)) {
-                        // Numbers vary by thread and client; the kind of thread is what tells.
-                        rest.merge(info.getThreadName().replaceAll("[-|].*", ""), used, Long::sum);
-                    }
-                }
-            }
-            // Per thread, as JDK 17 starts and stops compiler threads: one that ended in the round
-            // leaves its time to "other JVM threads".
-            for (final Map.Entry<String, JvmThread> jvm : jvmThreads().entrySet()) {
-                final JvmThread earlier = jvmBefore.get(jvm.getKey());
-                final long used = jvm.getValue().nanos() - (earlier == null ? 0 : earlier.nanos());
-                accounted += used;
-                groups.merge(jvm.getValue().group(), used, Long::sum);
-            }
-            groups.merge("other JVM threads", roundProcess - accounted, Long::sum);
-            process += roundProcess;
-            wall += System.nanoTime() - wallBefore;
-            blocked += streamThreadsBlockedNanos() - blockedBefore;
-            commitsDone += commits() - commitsBefore;
-            brokerRequests().forEach((type, count) -> requests.merge(type,
-                    count - requestsBefore.getOrDefault(type, 0L), Long::sum));
-            brokerTopicsIn().forEach((topic, count) -> topicsIn.merge(topic,
-                    count - topicsInBefore.getOrDefault(topic, 0L), Long::sum));
-        }
-
-        /**
-         * Requests the embedded broker has answered so far, by type, from its own metrics; empty when
-         * the broker runs elsewhere. With its threads' CPU, this says what keeps the broker busy.
-         */
-        private static Map<String, Long> brokerRequests() {
-            final Map<String, Long> counts = new HashMap<>();
-            final javax.management.MBeanServer server = ManagementFactory.getPlatformMBeanServer();
-            try {
-                for (final javax.management.ObjectName name : server.queryNames(new javax.management.ObjectName(
-                        "kafka.network:type=RequestMetrics,name=RequestsPerSec,*"), null)) {
-                    counts.merge(name.getKeyProperty("request"),
-                            ((Number) server.getAttribute(name, "Count")).longValue(), Long::sum);
-                }
-            } catch (final javax.management.JMException e) {
-                return Map.of();
-            }
-            return counts;
-        }
-
-        /** Records and bytes the embedded broker has taken in so far, by topic; empty when it runs elsewhere. */
-        private static Map<String, Long> brokerTopicsIn() {
-            final Map<String, Long> counts = new HashMap<>();
-            final javax.management.MBeanServer server = ManagementFactory.getPlatformMBeanServer();
-            try {
-                for (final String kind : List.of("records", "bytes")) {
-                    final String metric = kind.equals("records") ? "MessagesInPerSec" : "BytesInPerSec";
-                    for (final javax.management.ObjectName name : server.queryNames(new javax.management.ObjectName(
-                            "kafka.server:type=BrokerTopicMetrics,name=" + metric + ",topic=*"), null)) {
-                        counts.put(kind + ":" + name.getKeyProperty("topic"),
-                                ((Number) server.getAttribute(name, "Count")).longValue());
-                    }
-                }
-            } catch (final javax.management.JMException e) {
-                return Map.of();
-            }
-            return counts;
-        }
-
-        /** Kafka Streams' count of the time its threads waited on Kafka: polls, flushes, commits. */
-        private double streamThreadsBlockedNanos() {
-            return blockedTimes().mapToDouble(Double::doubleValue).sum();
-        }
-
-        /** The stream threads' commits so far, from Kafka Streams' metrics. */
-        double commits() {
-            return service.streamsMetrics().entrySet().stream()
-                    .filter(metric -> metric.getKey().name().equals("commit-total")
-                            && metric.getKey().group().equals("stream-thread-metrics"))
-                    .mapToDouble(metric -> ((Number) metric.getValue().metricValue()).doubleValue()).sum();
-        }
-
-        private java.util.stream.Stream<Double> blockedTimes() {
-            return service.streamsMetrics().entrySet().stream()
-                    .filter(metric -> metric.getKey().name().equals("blocked-time-ns-total"))
-                    .map(metric -> ((Number) metric.getValue().metricValue()).doubleValue());
-        }
-
-        void print(final String during) {
-            System.out.printf(Locale.ROOT, "CPU during %s: %.2f cores busy of %d%n", during,
-                    (double) process / wall, Runtime.getRuntime().availableProcessors());
-            groups.entrySet().stream().sorted(Map.Entry.<String, Long>comparingByValue().reversed())
-                    .forEach(entry -> System.out.printf(Locale.ROOT, "  %-34s %5.1f%%%n", entry.getKey(),
-                            100.0 * entry.getValue() / process));
-            System.out.println("  " + REST + ", by thread: " + rest.entrySet().stream()
-                    .sorted(Map.Entry.<String, Long>comparingByValue().reversed()).limit(6)
-                    .map(entry -> String.format(Locale.ROOT, "%s %.1f%%", entry.getKey(),
-                            100.0 * entry.getValue() / process))
-                    .collect(java.util.stream.Collectors.joining(", ")));
-            System.out.printf(Locale.ROOT, "Stream threads waiting on Kafka (polls, flushes, commits): %.1f%% of"
-                    + " their time; %.0f commits per second%n", 100 * blocked / wall / Math.max(1, blockedTimes().count()),
-                    commitsDone / (wall / 1e9));
-            if (requests.isEmpty()) {
-                return; // the broker runs in another process
-            }
-            final double seconds = wall / 1e9;
-            System.out.printf(Locale.ROOT, "Broker requests per second during them: %.0f%n",
-                    requests.values().stream().mapToLong(Long::longValue).sum() / seconds);
-            requests.entrySet().stream().filter(entry -> entry.getValue() / seconds >= 1)
-                    .sorted(Map.Entry.<String, Long>comparingByValue().reversed())
-                    .forEach(entry -> System.out.printf(Locale.ROOT, "  %-34s %,7.0f%n", entry.getKey(),
-                            entry.getValue() / seconds));
-            System.out.println("Records (and KB) per second the broker took in, by topic:");
-            topicsIn.entrySet().stream().filter(entry -> entry.getKey().startsWith("records:")
-                    && entry.getValue() / seconds >= 1)
-                    .sorted(Map.Entry.<String, Long>comparingByValue().reversed())
-                    .forEach(entry -> {
-                        final String topic = entry.getKey().substring("records:".length());
-                        System.out.printf(Locale.ROOT, "  %-50s %,7.0f (%,6.0f KB)%n", topic,
-                                entry.getValue() / seconds, topicsIn.getOrDefault("bytes:" + topic, 0L) / 1024.0 / seconds);
-                    });
-        }
-
-        private static String group(final String thread) {
-            if (thread.startsWith("inference-for-")) {
-                return "inference workers (forward pass)";
-            }
-            if (thread.contains("StreamThread")) {
-                return thread.startsWith("kafka-producer-network-thread") ? "stream threads' producer I/O"
-                        : "stream threads";
-            }
-            if (thread.startsWith("bench-producer") || thread.startsWith("kafka-producer-network-thread")) {
-                return "load generator";
-            }
-            if (thread.equals("main")) {
-                return "checking consumer";
-            }
-            return REST;
-        }
-
-        private record JvmThread(String group, long nanos) {
-        }
-
-        /** The JIT compiler's and the GC's threads by task id, with their CPU so far, from /proc; empty elsewhere. */
-        private static Map<String, JvmThread> jvmThreads() {
-            final Map<String, JvmThread> used = new HashMap<>();
-            if (!Files.isDirectory(TASKS)) {
-                return used;
-            }
-            try (var tasks = Files.list(TASKS)) {
-                tasks.forEach(task -> {
-                    try {
-                        final String name = Files.readString(task.resolve("comm")).strip();
-                        final String group = name.matches("C[12] CompilerThre.*") ? "JIT compiler"
-                                : name.matches("(GC Thread|G1 |VM Thread|Parallel GC).*") ? "GC and safepoints"
-                                : null;
-                        if (group != null) {
-                            final String stat = Files.readString(task.resolve("stat"));
-                            // Fields after the parenthesised name: state is the 3rd, utime the 14th, stime the 15th.
-                            final String[] fields = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
-                            final long ticks = Long.parseLong(fields[11]) + Long.parseLong(fields[12]);
-                            used.put(task.getFileName().toString(), new JvmThread(group, ticks * NANOS_PER_TICK));
-                        }
-                    } catch (final java.io.IOException | RuntimeException e) {
-                        // A thread that ended between listing and reading has nothing left to count.
-                    }
-                });
-            } catch (final java.io.IOException e) {
-                return Map.of();
-            }
-            return used;
         }
     }
 
@@ -1102,155 +603,4 @@ public final class StreamBenchmark implements Callable<Integer> {
         return images;
     }
 
-    /**
-     * What the process does while predictions stop coming at half load. A stall is the newest
-     * prediction read having been sent more than {@link #STALL_MILLIS} ago (at half load it is at
-     * most a few hundred milliseconds). Every 50 ms the sampler notes how late its own wake-up came
-     * (a whole process held up, by the host or by a GC pause, makes every thread late) and the GC's
-     * pause time; during a stall it also takes the top frames of the stream threads, the inference
-     * workers, the producers' I/O threads and the broker's request, marker and coordinator threads.
-     * Printed after the run, stacks most frequent first.
-     */
-    private static final class StallSampler implements AutoCloseable {
-
-        static final long STALL_MILLIS = 500;
-        private static final long TICK_MILLIS = 50;
-        /** A wake-up this much later than asked for counts as a hiccup. */
-        private static final long HICCUP_MILLIS = 25;
-        private static final int FRAMES = 6;
-        private static final List<String> WATCHED = List.of("StreamThread", "inference-for-", "kafka-producer-network",
-                "request-handler", "TxnMarkerSender", "AddPartitionsToTxnSender", "group-coordinator",
-                "transaction-coordinator");
-
-        /** Event time of the newest prediction read, epoch milliseconds; 0 until the first. */
-        final AtomicLong newestRead = new AtomicLong();
-        private final Map<String, Integer> stacks = new HashMap<>();
-        /** Per stall: start (epoch ms), longest lag (ms), hiccups within it (ms), GC pauses within it (ms). */
-        private final List<long[]> stalls = new ArrayList<>();
-        private final Thread thread = new Thread(this::sample, "bench-stall-sampler");
-        private volatile boolean running = true;
-        private int samples;
-        private long hiccups;
-        private long hiccupMillis;
-        private long longestHiccup;
-
-        StallSampler() {
-            thread.setDaemon(true);
-            thread.start();
-        }
-
-        private void sample() {
-            final ThreadMXBean threads = ManagementFactory.getThreadMXBean();
-            long[] stall = null;
-            long gcBefore = gcMillis();
-            long before = System.nanoTime();
-            while (running) {
-                try {
-                    TimeUnit.MILLISECONDS.sleep(TICK_MILLIS);
-                } catch (final InterruptedException e) {
-                    return;
-                }
-                final long now = System.nanoTime();
-                final long late = TimeUnit.NANOSECONDS.toMillis(now - before) - TICK_MILLIS;
-                before = now;
-                final long gc = gcMillis();
-                final long gcPaused = gc - gcBefore;
-                gcBefore = gc;
-                final long newest = newestRead.get();
-                final long lag = newest == 0 ? 0 : System.currentTimeMillis() - newest;
-                synchronized (this) {
-                    if (late > HICCUP_MILLIS) {
-                        hiccups++;
-                        hiccupMillis += late;
-                        longestHiccup = Math.max(longestHiccup, late);
-                    }
-                    if (lag <= STALL_MILLIS) {
-                        stall = null;
-                        continue;
-                    }
-                    if (stall == null) {
-                        stall = new long[] {System.currentTimeMillis() - lag, 0, 0, 0};
-                        stalls.add(stall);
-                    }
-                    stall[1] = lag;
-                    stall[2] += Math.max(0, late);
-                    stall[3] += gcPaused;
-                    samples++;
-                    for (final ThreadInfo info : threads.dumpAllThreads(false, false, FRAMES)) {
-                        final String name = info.getThreadName();
-                        WATCHED.stream().filter(name::contains).findFirst().ifPresent(group -> stacks.merge(
-                                group + " " + info.getThreadState() + ": " + frames(info), 1, Integer::sum));
-                    }
-                }
-            }
-        }
-
-        private static long gcMillis() {
-            return ManagementFactory.getGarbageCollectorMXBeans().stream()
-                    .mapToLong(java.lang.management.GarbageCollectorMXBean::getCollectionTime).sum();
-        }
-
-        private static String frames(final ThreadInfo info) {
-            final StringBuilder text = new StringBuilder();
-            for (final StackTraceElement frame : info.getStackTrace()) {
-                final String type = frame.getClassName();
-                text.append(text.isEmpty() ? "" : " < ").append(type.substring(type.lastIndexOf('.') + 1))
-                        .append('.').append(frame.getMethodName());
-            }
-            return text.toString();
-        }
-
-        @Override
-        public void close() throws InterruptedException {
-            running = false;
-            thread.interrupt();
-            thread.join();
-        }
-
-        synchronized void print() {
-            System.out.printf(Locale.ROOT, "         the sampler woke over %d ms late %d times (%d ms in all, at most"
-                    + " %d ms); stalls (no prediction read sent in the last %d ms): %d%n", HICCUP_MILLIS, hiccups,
-                    hiccupMillis, longestHiccup, STALL_MILLIS, stalls.size());
-            for (final long[] stall : stalls) {
-                System.out.printf(Locale.ROOT, "           from %s, up to %d ms behind; the sampler late %d ms in all,"
-                        + " GC paused %d ms%n", java.time.Instant.ofEpochMilli(stall[0]), stall[1], stall[2],
-                        stall[3]);
-            }
-            if (!stalls.isEmpty()) {
-                System.out.printf(Locale.ROOT, "         during them, %d samples of the threads, most frequent stacks:%n",
-                        samples);
-            }
-            stacks.entrySet().stream().sorted(Map.Entry.<String, Integer>comparingByValue().reversed()).limit(40)
-                    .forEach(entry -> System.out.printf(Locale.ROOT, "           %4d  %s%n", entry.getValue(),
-                            entry.getKey()));
-        }
-    }
-
-    /**
-     * The load generator's producer and the checking consumer, made once for the whole benchmark:
-     * made per round, their connections, the consumer's group and their setup code were work for
-     * the broker and the JIT compiler in every measured round, work a steady stream does not bring.
-     * The consumer reads every partition of the predictions topic by assignment, without a group.
-     */
-    private static final class LoadClients implements AutoCloseable {
-
-        final KafkaConsumer<String, byte[]> consumer;
-        final ImageProducer producer;
-
-        LoadClients(final String bootstrap) {
-            final Properties props = new Properties();
-            props.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
-            props.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
-            this.consumer = new KafkaConsumer<>(props, new StringDeserializer(), new ByteArrayDeserializer());
-            consumer.assign(consumer.partitionsFor(Topics.PREDICTIONS).stream()
-                    .map(partition -> new TopicPartition(partition.topic(), partition.partition())).toList());
-            this.producer = new ImageProducer(bootstrap, Map.of("client.id", "bench-load"), Duration.ZERO);
-        }
-
-        @Override
-        public void close() {
-            producer.close();
-            consumer.close();
-        }
-    }
 }
