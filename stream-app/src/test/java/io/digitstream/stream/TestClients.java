@@ -1,11 +1,16 @@
 package io.digitstream.stream;
 
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
 import java.util.UUID;
+import java.util.function.Predicate;
 
 import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.ConsumerRecords;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
@@ -13,6 +18,9 @@ import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.StringDeserializer;
 import org.apache.kafka.common.serialization.StringSerializer;
+
+import io.digitstream.schemas.JsonSerde;
+import io.digitstream.schemas.Prediction;
 
 /** Plain Kafka clients on the test broker, as a user's own producers and readers would be. */
 public final class TestClients {
@@ -61,6 +69,30 @@ public final class TestClients {
                 new ByteArrayDeserializer(), new ByteArrayDeserializer());
         consumer.subscribe(List.of(topic));
         return consumer;
+    }
+
+    /**
+     * Waits a moment for predictions, then reads what has been fetched until none is left, so a
+     * count keeps up with the app (one poll returns at most 500 records). Predictions of the ids
+     * {@code ours} takes go into {@code seen}, a second one of an id into {@code duplicates}; other
+     * tests' predictions on the shared broker are passed over.
+     *
+     * @return how many ids have a prediction
+     */
+    public static int drainPredictions(final KafkaConsumer<String, String> reader, final Predicate<String> ours,
+            final Map<String, Prediction> seen, final List<String> duplicates) {
+        ConsumerRecords<String, String> records = reader.poll(Duration.ofMillis(100));
+        while (!records.isEmpty()) {
+            for (final ConsumerRecord<String, String> record : records) {
+                final Prediction p = JsonSerde.serdeFor(Prediction.class).deserialize(record.topic(),
+                        record.value().getBytes(StandardCharsets.UTF_8));
+                if (ours.test(p.id()) && seen.put(p.id(), p) != null) {
+                    duplicates.add(p.id());
+                }
+            }
+            records = reader.poll(Duration.ZERO);
+        }
+        return seen.size();
     }
 
     public static Properties consumerProps() {

@@ -25,8 +25,6 @@ public final class ImageDecoder {
     public static final int MAX_PNG_SIDE = 4096;
     /** Larger PNGs are decoded at a lower resolution, at most this on each side. */
     static final int DECODED_PNG_SIDE = 1024;
-    /** The base64 text of exactly 784 bytes, padded, as the schema says. */
-    private static final int PIXELS_BASE64_LENGTH = 1048;
     /** How much of a bad value an error message quotes. */
     private static final int QUOTE_LENGTH = 40;
 
@@ -73,11 +71,6 @@ public final class ImageDecoder {
             if (pixels.length != DigitNetwork.PIXELS) {
                 throw new InvalidMessageException("wrong-size", "pixelsBase64 of image " + id + " decodes to "
                         + pixels.length + " bytes, expected " + DigitNetwork.PIXELS + " (28x28)");
-            }
-            if (image.pixelsBase64().length() != PIXELS_BASE64_LENGTH) {
-                throw new InvalidMessageException("bad-base64", "pixelsBase64 of image " + id + " is "
-                        + image.pixelsBase64().length() + " characters, expected " + PIXELS_BASE64_LENGTH
-                        + " (784 bytes in padded base64)");
             }
         } else {
             pixels = DigitPictures.toMnistPixels(png(id, base64(id, "png", image.png())));

@@ -3,6 +3,7 @@ package io.digitstream.stream.service;
 import static io.digitstream.stream.TestClients.byteConsumer;
 import static io.digitstream.stream.TestClients.consumer;
 import static io.digitstream.stream.TestClients.consumerAtEnd;
+import static io.digitstream.stream.TestClients.drainPredictions;
 import static io.digitstream.stream.TestClients.producer;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
@@ -213,18 +214,8 @@ class HostileInputTest {
 
     private static void readPredictions(final KafkaConsumer<String, String> reader, final Map<String, Prediction> seen,
             final List<String> duplicates) {
-        var records = reader.poll(Duration.ofMillis(100));
-        while (!records.isEmpty()) {
-            for (final ConsumerRecord<String, String> record : records) {
-                final Prediction p = JsonSerde.serdeFor(Prediction.class).deserialize(record.topic(),
-                        record.value().getBytes(StandardCharsets.UTF_8));
-                if ((p.id().startsWith("h") && p.id().length() == 5 || p.id().startsWith(PREFIX))
-                        && seen.put(p.id(), p) != null) {
-                    duplicates.add(p.id());
-                }
-            }
-            records = reader.poll(Duration.ZERO);
-        }
+        drainPredictions(reader, id -> id.startsWith("h") && id.length() == 5 || id.startsWith(PREFIX), seen,
+                duplicates);
     }
 
     /** "status body" of /health, or the failure to get one. */

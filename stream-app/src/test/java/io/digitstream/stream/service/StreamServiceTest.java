@@ -3,6 +3,7 @@ package io.digitstream.stream.service;
 import static io.digitstream.stream.TestClients.byteConsumer;
 import static io.digitstream.stream.TestClients.consumer;
 import static io.digitstream.stream.TestClients.consumerAtEnd;
+import static io.digitstream.stream.TestClients.drainPredictions;
 import static io.digitstream.stream.TestClients.producer;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
@@ -21,7 +22,6 @@ import java.util.List;
 import java.util.Map;
 
 import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.clients.consumer.ConsumerRecords;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
@@ -276,27 +276,9 @@ class StreamServiceTest {
                 .build(), HttpResponse.BodyHandlers.ofString()).body();
     }
 
-    /**
-     * Waits a moment for predictions, then reads what has been fetched until none is left, so the
-     * count keeps up with the app (one poll returns at most 500 records).
-     */
-    private static int poll(final KafkaConsumer<String, String> consumer, final Map<String, Prediction> seen,
+    private static int poll(final KafkaConsumer<String, String> reader, final Map<String, Prediction> seen,
             final List<String> duplicates) {
-        ConsumerRecords<String, String> records = consumer.poll(Duration.ofMillis(100));
-        while (!records.isEmpty()) {
-            for (final ConsumerRecord<String, String> record : records) {
-                final Prediction p = JsonSerde.serdeFor(Prediction.class).deserialize(record.topic(),
-                        record.value().getBytes(StandardCharsets.UTF_8));
-                if (!p.id().matches("t\\d{5}")) {
-                    continue; // another test's image on the shared broker
-                }
-                if (seen.put(p.id(), p) != null) {
-                    duplicates.add(p.id());
-                }
-            }
-            records = consumer.poll(Duration.ZERO);
-        }
-        return seen.size();
+        return drainPredictions(reader, id -> id.matches("t\\d{5}"), seen, duplicates);
     }
 
     private static void keepOwn(final ConsumerRecord<byte[], byte[]> letter,
