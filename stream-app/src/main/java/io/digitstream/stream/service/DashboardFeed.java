@@ -65,6 +65,7 @@ public final class DashboardFeed implements AutoCloseable {
     private final KafkaConsumer<String, byte[]> consumer;
     private final Thread thread;
     private final StreamMetrics metrics;
+    private final RecentImages images;
     private final String modelVersion;
     /** The newest predictions, newest first, as received, with their images' pixels. */
     private final Deque<Received> recent = new ArrayDeque<>();
@@ -86,7 +87,7 @@ public final class DashboardFeed implements AutoCloseable {
      * @param consumerConfig the cluster and the user's consumer settings ({@link AppConfig#consumerConfig()})
      */
     public DashboardFeed(final Map<String, Object> consumerConfig, final StreamMetrics metrics,
-            final String modelVersion) {
+            final RecentImages images, final String modelVersion) {
         final Properties props = new Properties();
         props.putAll(consumerConfig);
         props.put(ConsumerConfig.GROUP_ID_CONFIG, "digits-dashboard-" + UUID.randomUUID());
@@ -95,6 +96,7 @@ public final class DashboardFeed implements AutoCloseable {
         props.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
         this.consumer = new KafkaConsumer<>(props, new StringDeserializer(), new ByteArrayDeserializer());
         this.metrics = metrics;
+        this.images = images;
         this.modelVersion = modelVersion;
         this.thread = new Thread(this::run, "dashboard-feed");
         this.thread.setDaemon(true);
@@ -201,7 +203,7 @@ public final class DashboardFeed implements AutoCloseable {
             return null;
         }
         return new RecentPrediction(p.id(), p.predicted(), p.confidence(), p.label(), p.correct(),
-                received.latencyMs(), metrics.recentImage(p.id()));
+                received.latencyMs(), images.pixels(p.id()));
     }
 
     @Override

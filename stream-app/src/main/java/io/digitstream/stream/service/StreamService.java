@@ -97,26 +97,6 @@ public final class StreamService implements AutoCloseable {
         return new KafkaProducer<>(config.producerConfig(), new StringSerializer(), CANVAS_IMAGES);
     }
 
-    /**
-     * Error handling for Kafka Streams: the built-in DLQ topic, {@link DeadLetters} as the
-     * deserialization, processing and production handler, and stream time bounded by the clock.
-     */
-    public static Map<String, Object> errorHandling(final StreamMetrics metrics) {
-        final Map<String, Object> props = new HashMap<>();
-        props.put(StreamsConfig.ERRORS_DEAD_LETTER_QUEUE_TOPIC_NAME_CONFIG, Topics.DEAD_LETTERS);
-        props.put(StreamsConfig.PROCESSING_EXCEPTION_HANDLER_CLASS_CONFIG, DeadLetters.class.getName());
-        props.put(StreamsConfig.DESERIALIZATION_EXCEPTION_HANDLER_CLASS_CONFIG, DeadLetters.class.getName());
-        props.put(StreamsConfig.PRODUCTION_EXCEPTION_HANDLER_CLASS_CONFIG, DeadLetters.class.getName());
-        props.put(StreamsConfig.DEFAULT_TIMESTAMP_EXTRACTOR_CLASS_CONFIG, ArrivalTimestamps.class.getName());
-        props.put(StreamsConfig.PROCESSING_EXCEPTION_HANDLER_GLOBAL_ENABLED_CONFIG, true);
-        // Kafka Streams 4.3 checks this again on its main consumer's copy of the config (for the
-        // partition assignor), which leaves it out, and warned at every start that it was off.
-        props.put(StreamsConfig.mainConsumerPrefix(StreamsConfig.PROCESSING_EXCEPTION_HANDLER_GLOBAL_ENABLED_CONFIG),
-                true);
-        props.put(DeadLetters.METRICS_CONFIG, metrics);
-        return props;
-    }
-
     public static StreamService start(final AppConfig requested) {
         final DigitClassifier classifier = DigitClassifier.load(requested.model());
         EmbeddedKafkaBroker broker = null;
@@ -136,10 +116,11 @@ public final class StreamService implements AutoCloseable {
             gcMetrics.bindTo(registry);
             final StreamMetrics metrics = new StreamMetrics(registry);
             metrics.modelVersion(classifier.modelVersion());
-            props.putAll(errorHandling(metrics));
+            props.putAll(DigitStreamTopology.errorHandling(metrics::deadLetter));
             final ClassifierPool classifiers = new ClassifierPool(classifier);
+            final RecentImages recentImages = new RecentImages();
             final Topology topology = DigitStreamTopology.buildTopology(new StreamsBuilder(), config.topology(),
-                    classifiers, metrics);
+                    classifiers, metrics, recentImages);
             log.debug("Topology:\n{}", topology.describe());
             final KafkaStreams streams = new KafkaStreams(topology, props);
             new KafkaStreamsMetrics(streams).bindTo(registry);
@@ -153,7 +134,8 @@ public final class StreamService implements AutoCloseable {
                 log.error("Stream thread failed again; shutting down", exception);
                 return StreamsUncaughtExceptionHandler.StreamThreadExceptionResponse.SHUTDOWN_CLIENT;
             });
-            final DashboardFeed feed = new DashboardFeed(config.consumerConfig(), metrics, classifier.modelVersion());
+            final DashboardFeed feed = new DashboardFeed(config.consumerConfig(), metrics, recentImages,
+                    classifier.modelVersion());
             final KafkaProducer<String, DigitImage> canvas = canvasProducer(config);
             final ProgressWatch progress = new ProgressWatch(Admin.create(adminConfig),
                     props.getProperty(StreamsConfig.APPLICATION_ID_CONFIG), () -> ownedInputs(streams),

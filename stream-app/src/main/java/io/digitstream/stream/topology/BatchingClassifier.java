@@ -73,6 +73,7 @@ public final class BatchingClassifier implements Processor<String, DecodedImage,
     private final ClassifierPool pool;
     private final TopologySettings settings;
     private final StreamMetrics metrics;
+    private final ClassifiedImages classified;
     private ProcessorContext<String, Prediction> context;
     private KeyValueStore<Bytes, DecodedImage> buffer;
     /** The buffer's images not yet handed over, in input order, so a batch reads nothing back from the store. */
@@ -104,10 +105,12 @@ public final class BatchingClassifier implements Processor<String, DecodedImage,
             Future<ClassifierPool.Batch> results) {
     }
 
-    public BatchingClassifier(final ClassifierPool pool, final TopologySettings settings, final StreamMetrics metrics) {
+    public BatchingClassifier(final ClassifierPool pool, final TopologySettings settings, final StreamMetrics metrics,
+            final ClassifiedImages classified) {
         this.pool = pool;
         this.settings = settings;
         this.metrics = metrics;
+        this.classified = classified;
     }
 
     @Override
@@ -231,7 +234,7 @@ public final class BatchingClassifier implements Processor<String, DecodedImage,
             metrics.prediction(result.predicted(), result.confidence(), now - image.eventTime());
             metrics.stages(buffered.readAtMs() - image.eventTime(), batch.handedOverAtMs() - buffered.readAtMs(),
                     now - batch.handedOverAtMs());
-            metrics.rememberImage(image.id(), image.pixels());
+            classified.classified(image.id(), image.pixels());
             // Dated by event time, but never ahead of the clock (Kafka Streams', as the decode stage
             // did): the broker refuses records far ahead, and windows would take them as the present.
             context.forward(new Record<>(image.id(), prediction,

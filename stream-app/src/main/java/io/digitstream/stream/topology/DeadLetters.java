@@ -53,8 +53,11 @@ public final class DeadLetters implements ProcessingExceptionHandler, Deserializ
     public static final String ORIGINAL_VALUE_SHA256_HEADER = "digits.error.original.value.sha256";
     public static final String ORIGINAL_KEY_SIZE_HEADER = "digits.error.original.key.bytes";
     public static final String ORIGINAL_KEY_SHA256_HEADER = "digits.error.original.key.sha256";
-    /** Streams configuration entry through which the running app hands over its metrics. */
-    public static final String METRICS_CONFIG = "digits.metrics";
+    /**
+     * Streams configuration entry holding the {@link ReasonCounter} the running app counts dead
+     * letters with: Kafka Streams makes its handlers from a class name, so its config is the one way in.
+     */
+    public static final String COUNTER_CONFIG = "digits.dead.letter.counter";
     public static final String DESERIALIZE_STAGE = "deserialize";
     public static final String PRODUCE_STAGE = "produce";
     /** The reason of an output record Kafka refused. */
@@ -75,8 +78,15 @@ public final class DeadLetters implements ProcessingExceptionHandler, Deserializ
 
     private static final Logger log = LoggerFactory.getLogger(DeadLetters.class);
 
+    /** Counts dead letters by reason; called on stream threads. */
+    @FunctionalInterface
+    public interface ReasonCounter {
+        void deadLetter(String reason);
+    }
+
     private String topic;
-    private StreamMetrics metrics;
+    private ReasonCounter counter = reason -> {
+    };
 
     @Override
     public void configure(final Map<String, ?> configs) {
@@ -84,7 +94,9 @@ public final class DeadLetters implements ProcessingExceptionHandler, Deserializ
         if (topic == null) {
             throw new IllegalStateException(StreamsConfig.ERRORS_DEAD_LETTER_QUEUE_TOPIC_NAME_CONFIG + " is not set");
         }
-        metrics = (StreamMetrics) configs.get(METRICS_CONFIG);
+        if (configs.get(COUNTER_CONFIG) instanceof ReasonCounter given) {
+            counter = given;
+        }
     }
 
     @Override
@@ -141,9 +153,7 @@ public final class DeadLetters implements ProcessingExceptionHandler, Deserializ
             log.error("Dead letter from {}-{}@{} at {}: unexpected failure", context.topic(), context.partition(),
                     context.offset(), stage, exception);
         }
-        if (metrics != null) {
-            metrics.deadLetter(reason);
-        }
+        counter.deadLetter(reason);
         return List.of(letter(topic, key, value, context.headers(), context.topic(), context.partition(),
                 context.offset(), stage, reason, exception));
     }

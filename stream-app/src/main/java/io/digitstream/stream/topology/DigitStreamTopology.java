@@ -1,13 +1,15 @@
 package io.digitstream.stream.topology;
 
-
 import java.time.Duration;
+import java.util.HashMap;
+import java.util.Map;
 
 import org.apache.kafka.common.serialization.Serde;
 import org.apache.kafka.common.serialization.Serdes;
 import org.apache.kafka.common.utils.Bytes;
 import org.apache.kafka.streams.KeyValue;
 import org.apache.kafka.streams.StreamsBuilder;
+import org.apache.kafka.streams.StreamsConfig;
 import org.apache.kafka.streams.Topology;
 import org.apache.kafka.streams.kstream.Consumed;
 import org.apache.kafka.streams.kstream.Grouped;
@@ -58,8 +60,28 @@ public final class DigitStreamTopology {
     private DigitStreamTopology() {
     }
 
+    /**
+     * Error handling for Kafka Streams: the built-in DLQ topic, {@link DeadLetters} as the
+     * deserialization, processing and production handler, and stream time bounded by the clock.
+     */
+    public static Map<String, Object> errorHandling(final DeadLetters.ReasonCounter deadLetters) {
+        final Map<String, Object> props = new HashMap<>();
+        props.put(StreamsConfig.ERRORS_DEAD_LETTER_QUEUE_TOPIC_NAME_CONFIG, Topics.DEAD_LETTERS);
+        props.put(StreamsConfig.PROCESSING_EXCEPTION_HANDLER_CLASS_CONFIG, DeadLetters.class.getName());
+        props.put(StreamsConfig.DESERIALIZATION_EXCEPTION_HANDLER_CLASS_CONFIG, DeadLetters.class.getName());
+        props.put(StreamsConfig.PRODUCTION_EXCEPTION_HANDLER_CLASS_CONFIG, DeadLetters.class.getName());
+        props.put(StreamsConfig.DEFAULT_TIMESTAMP_EXTRACTOR_CLASS_CONFIG, ArrivalTimestamps.class.getName());
+        props.put(StreamsConfig.PROCESSING_EXCEPTION_HANDLER_GLOBAL_ENABLED_CONFIG, true);
+        // Kafka Streams 4.3 checks this again on its main consumer's copy of the config (for the
+        // partition assignor), which leaves it out, and warned at every start that it was off.
+        props.put(StreamsConfig.mainConsumerPrefix(StreamsConfig.PROCESSING_EXCEPTION_HANDLER_GLOBAL_ENABLED_CONFIG),
+                true);
+        props.put(DeadLetters.COUNTER_CONFIG, deadLetters);
+        return props;
+    }
+
     public static Topology buildTopology(final StreamsBuilder builder, final TopologySettings settings,
-            final ClassifierPool classifiers, final StreamMetrics metrics) {
+            final ClassifierPool classifiers, final StreamMetrics metrics, final ClassifiedImages classified) {
         final KStream<String, DecodedImage> images = builder
                 .stream(Topics.IMAGES, Consumed.with(KEYS,
                         JsonSerde.serdeFor(DigitImage.class).withMaxBytes(settings.maxImageBytes())).withName("images"))
@@ -69,9 +91,9 @@ public final class DigitStreamTopology {
         // changelog (see UnloggedDeletes). Keys from SequenceKeys.
         builder.addStateStore(Stores.keyValueStoreBuilder(
                 Stores.inMemoryKeyValueStore(BatchingClassifier.BUFFER_STORE), Serdes.Bytes(),
-                new DecodedImageSerde()).withLoggingEnabled(java.util.Map.of()).withCachingEnabled());
+                new DecodedImageSerde()).withLoggingEnabled(Map.of()).withCachingEnabled());
         final KStream<String, Prediction> predictions = images.process(
-                () -> new BatchingClassifier(classifiers, settings, metrics), Named.as(CLASSIFY_STAGE),
+                () -> new BatchingClassifier(classifiers, settings, metrics, classified), Named.as(CLASSIFY_STAGE),
                 BatchingClassifier.BUFFER_STORE);
         predictions.to(Topics.PREDICTIONS, Produced.with(KEYS, JsonSerde.serdeFor(Prediction.class))
                 .withName("predictions-out"));
@@ -95,7 +117,7 @@ public final class DigitStreamTopology {
 
         builder.addStateStore(Stores.keyValueStoreBuilder(
                 Stores.inMemoryKeyValueStore(AccuracyCombiner.PARTIALS_STORE), KEYS,
-                AccuracyTally.serde()).withLoggingEnabled(java.util.Map.of()).withCachingEnabled());
+                AccuracyTally.serde()).withLoggingEnabled(Map.of()).withCachingEnabled());
         labeled
                 .process(() -> new AccuracyCombiner(settings.accuracyAdvance(), settings.accuracyFlush(),
                         settings.accuracyGrace()),
@@ -118,7 +140,7 @@ public final class DigitStreamTopology {
 
     private static <S extends StateStore> StoreBuilder<S> logged(
             final StoreBuilder<S> store) {
-        return store.withLoggingEnabled(java.util.Map.of()).withCachingDisabled();
+        return store.withLoggingEnabled(Map.of()).withCachingDisabled();
     }
 
     /**

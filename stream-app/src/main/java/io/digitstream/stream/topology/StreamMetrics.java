@@ -4,9 +4,7 @@ import java.time.Duration;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
-import java.util.concurrent.atomic.AtomicReferenceArray;
 
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.DistributionSummary;
@@ -19,9 +17,6 @@ import io.digitstream.schemas.ClassAccuracy;
 
 /** The application's own metrics, named {@code digits_*} in Prometheus. */
 public final class StreamMetrics {
-
-    /** How many of the latest classified images the dashboard can show with their pixels; a power of two. */
-    private static final int RECENT_IMAGES = 8192;
 
     private final MeterRegistry registry;
     private final Counter imagesIn;
@@ -42,17 +37,6 @@ public final class StreamMetrics {
     private final Counter labelsUnmatched;
     private final Counter predictionsNeverLabeled;
     private final AtomicReference<String> modelVersion = new AtomicReference<>("none");
-    /**
-     * The latest images classified, for the dashboard's recent predictions: a ring the stream
-     * threads write without a lock (a synchronized map cost them time, docs/benchmarks.md), read only
-     * when the page asks. It holds most of a second at full load, more than a commit takes.
-     */
-    private final AtomicReferenceArray<RecentImage> recentImages = new AtomicReferenceArray<>(RECENT_IMAGES);
-    private final AtomicLong imagesRemembered = new AtomicLong();
-
-    private record RecentImage(String id, byte[] pixels) {
-    }
-
     public StreamMetrics(final MeterRegistry registry) {
         this.registry = registry;
         imagesIn = Counter.builder("digits.images.in").description("Image events decoded and queued for inference")
@@ -141,22 +125,6 @@ public final class StreamMetrics {
         predictionsPerDigit[digit].increment();
         confidence.record(probability);
         endToEndLatency.record(Math.max(0, latencyMillis), TimeUnit.MILLISECONDS);
-    }
-
-    public void rememberImage(final String id, final byte[] pixels) {
-        recentImages.set((int) (imagesRemembered.getAndIncrement() & (RECENT_IMAGES - 1)), new RecentImage(id, pixels));
-    }
-
-    /** The pixels of a recently classified image, or null; the newest image of that id. */
-    public byte[] recentImage(final String id) {
-        final long count = imagesRemembered.get();
-        for (long i = count - 1; i >= Math.max(0, count - RECENT_IMAGES); i--) {
-            final RecentImage image = recentImages.get((int) (i & (RECENT_IMAGES - 1)));
-            if (image != null && image.id().equals(id)) {
-                return image.pixels();
-            }
-        }
-        return null;
     }
 
     public Map<String, Double> deadLettersByReason() {

@@ -51,7 +51,8 @@ class BatchingClassifierTest {
         final TopologySettings settings = new TopologySettings(BATCH, WAIT, Duration.ofMinutes(1), Duration.ofMinutes(1),
                 Duration.ofMinutes(1), Duration.ofMinutes(1), Duration.ofMillis(500), 20_000, true, COMMIT_INTERVAL,
                 TopologySettings.DEFAULT_MAX_CLOCK_SKEW, TopologySettings.DEFAULT_MAX_PENDING_JOINS);
-        return new BatchingClassifier(pool, settings, new StreamMetrics(new PrometheusMeterRegistry(PrometheusConfig.DEFAULT)));
+        return new BatchingClassifier(pool, settings, new StreamMetrics(new PrometheusMeterRegistry(PrometheusConfig.DEFAULT)),
+                ClassifiedImages.NONE);
     }
 
     /** An inference buffer store, as the topology has it but without a changelog, added to {@code processorContext}. */

@@ -44,7 +44,6 @@ import io.digitstream.schemas.JsonSerde;
 import io.digitstream.schemas.Prediction;
 import io.digitstream.schemas.Topics;
 import io.digitstream.stream.TestFixtures;
-import io.digitstream.stream.service.StreamService;
 
 class DigitStreamTopologyTest {
 
@@ -84,10 +83,10 @@ class DigitStreamTopologyTest {
         props.put(StreamsConfig.APPLICATION_ID_CONFIG, "topology-test");
         props.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, "unused:9092");
         props.put(StreamsConfig.STATE_DIR_CONFIG, stateDir.toString());
-        props.putAll(StreamService.errorHandling(metrics));
+        props.putAll(DigitStreamTopology.errorHandling(metrics::deadLetter));
         classifiers = new ClassifierPool(TestFixtures.classifier());
         driver = new TopologyTestDriver(DigitStreamTopology.buildTopology(new StreamsBuilder(), settings,
-                classifiers, metrics), props, START);
+                classifiers, metrics, ClassifiedImages.NONE), props, START);
         images = driver.createInputTopic(Topics.IMAGES, new StringSerializer(), new StringSerializer(), START,
                 Duration.ofMillis(10));
         labels = driver.createInputTopic(Topics.LABELS, new StringSerializer(), new StringSerializer(), START,

@@ -48,7 +48,6 @@ import net.jqwik.api.lifecycle.AfterProperty;
 import net.jqwik.api.lifecycle.BeforeProperty;
 
 import io.digitstream.stream.TestFixtures;
-import io.digitstream.stream.service.StreamService;
 
 /**
  * Generated messages, mutations of valid ones in every field and byte and plain random bytes,
@@ -112,10 +111,10 @@ class FuzzTopologyTest {
         props.put(StreamsConfig.APPLICATION_ID_CONFIG, "fuzz");
         props.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, "unused:9092");
         props.put(StreamsConfig.STATE_DIR_CONFIG, stateDir.toString());
-        props.putAll(StreamService.errorHandling(metrics));
+        props.putAll(DigitStreamTopology.errorHandling(metrics::deadLetter));
         classifiers = new ClassifierPool(TestFixtures.classifier());
         driver = new TopologyTestDriver(DigitStreamTopology.buildTopology(new StreamsBuilder(), settings, classifiers,
-                metrics), props, START);
+                metrics, ClassifiedImages.NONE), props, START);
         images = driver.createInputTopic(Topics.IMAGES, new org.apache.kafka.common.serialization.StringSerializer(),
                 new ByteArraySerializer(), START, Duration.ZERO);
         labels = driver.createInputTopic(Topics.LABELS, new org.apache.kafka.common.serialization.StringSerializer(),
