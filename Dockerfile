@@ -6,6 +6,7 @@ WORKDIR /src
 COPY pom.xml .
 COPY schemas schemas
 COPY model model
+COPY releases releases
 COPY trainer trainer
 COPY stream-app stream-app
 # The benchmarks module is not built into any image; Maven only needs its pom to read the project.

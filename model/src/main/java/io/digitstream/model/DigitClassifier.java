@@ -41,18 +41,19 @@ public final class DigitClassifier {
             classifier = forInference(artifact.network(), artifact.metadata());
             shape = classifier.probabilities(new byte[DigitNetwork.PIXELS], 0, 1).shape();
         } catch (final RuntimeException e) {
-            throw notADigitModel(artifact, e.getMessage(), e);
+            throw notADigitModel(artifact, ModelArtifact.BAD_SHAPE, e.getMessage(), e);
         }
         if (shape.length != 2 || shape[1] != DigitNetwork.CLASSES) {
-            throw notADigitModel(artifact, "its output has shape " + java.util.Arrays.toString(shape), null);
+            throw notADigitModel(artifact, ModelArtifact.BAD_SHAPE, "its output has shape " + Arrays.toString(shape),
+                    null);
         }
         return classifier;
     }
 
     /** A model that loads but does not take a 28x28 image to 10 digit probabilities. */
-    private static ModelArtifactException notADigitModel(final ModelArtifact artifact, final String why,
-            final Throwable cause) {
-        return new ModelArtifactException("model " + artifact.directory() + " does not classify 28x28 images into "
+    private static ModelArtifactException notADigitModel(final ModelArtifact artifact, final String reason,
+            final String why, final Throwable cause) {
+        return new ModelArtifactException(reason, "model " + artifact.directory() + " does not classify 28x28 images into "
                 + DigitNetwork.CLASSES + " digits (" + why + "); train one with ./run train", cause);
     }
 

@@ -27,6 +27,10 @@ public record ModelArtifact(Path directory, ModelMetadata metadata, MultiLayerNe
     public static final String MODEL_FILE = "model.zip";
     public static final String METADATA_FILE = "metadata.json";
     public static final String LATEST_FILE = "LATEST";
+    /** Reasons of {@link ModelArtifactException}s. */
+    public static final String BAD_SHA256 = "bad-sha256";
+    public static final String NOT_A_MODEL = "not-a-model";
+    public static final String BAD_SHAPE = "bad-shape";
 
     /**
      * Writes the network and its metadata into {@code directory} (created if missing), filling in the
@@ -103,15 +107,16 @@ public record ModelArtifact(Path directory, ModelMetadata metadata, MultiLayerNe
         }
         final String actual = sha256(modelFile);
         if (metadata.modelSha256() != null && !metadata.modelSha256().equals(actual)) {
-            throw new ModelArtifactException("model file " + modelFile + " has SHA-256 " + actual
+            throw new ModelArtifactException(BAD_SHA256, "model file " + modelFile + " has SHA-256 " + actual
                     + " but its metadata says " + metadata.modelSha256() + "; the file is corrupt or was replaced: copy it"
-                    + " again, or train one with ./run train");
+                    + " again, or train one with ./run train", null);
         }
         try {
             final MultiLayerNetwork network = ModelSerializer.restoreMultiLayerNetwork(modelFile.toFile(), false);
             return new ModelArtifact(directory, metadata, network);
         } catch (final IOException | RuntimeException e) {
-            throw new ModelArtifactException("model file " + modelFile + " is not a DL4J model: " + e.getMessage()
+            throw new ModelArtifactException(NOT_A_MODEL, "model file " + modelFile + " is not a DL4J model: "
+                    + e.getMessage()
                     + "; train one with ./run train", e);
         }
     }

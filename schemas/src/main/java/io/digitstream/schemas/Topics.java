@@ -16,6 +16,16 @@ public final class Topics {
     /** Records that could not be processed, bytes unchanged; see schemas/json/dead-letter.md. */
     public static final String DEAD_LETTERS = "digits.dlq";
 
+    /**
+     * Model releases, compacted, one partition: a release's binary form (schemas/json/model-release.md)
+     * under its version, the {@link ModelControl} under {@value #MODEL_CONTROL_KEY}, and a {@link
+     * ModelStatus} per version under {@value #MODEL_STATUS_PREFIX}{@code <version>}.
+     */
+    public static final String MODELS = "digits.models";
+    public static final String MODEL_CONTROL_KEY = "@control";
+    public static final String MODEL_STATUS_PREFIX = "@status/";
+
+    /** The topics of the classification stream, created alike; {@link #MODELS} has settings of its own. */
     public static final List<String> ALL = List.of(IMAGES, LABELS, PREDICTIONS, ACCURACY, DEAD_LETTERS);
 
     private Topics() {

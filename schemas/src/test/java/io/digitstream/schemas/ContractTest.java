@@ -40,7 +40,9 @@ class ContractTest {
         "digit-image.schema.json, digit-image-png.json",
         "digit-label.schema.json, digit-label.json",
         "prediction.schema.json, prediction.json",
-        "class-accuracy.schema.json, class-accuracy.json"})
+        "class-accuracy.schema.json, class-accuracy.json",
+        "model-control.schema.json, model-control.json",
+        "model-status.schema.json, model-status.json"})
     void exampleDocumentsSatisfyTheirSchemas(final String schema, final String example) throws IOException {
         assertThat(errors(schema, JsonSerde.MAPPER.readTree(resource("examples/" + example)))).isEmpty();
     }
@@ -54,6 +56,11 @@ class ContractTest {
         assertValid("prediction.schema.json", new Prediction("a", 3, 0.9f,
                 new float[] {0, 0, 0, 0.9f, 0.1f, 0, 0, 0, 0, 0}, "v1", 3, true, 1L, 2L));
         assertValid("prediction.schema.json", new Prediction("a", 3, 0.9f, new float[10], "v1", null, null, 1L, 2L));
+        final ModelControl control = new ModelControl("v1", null, null, List.of())
+                .then("v2", "v3", "v1", new ModelControl.Change("promote", "v2", "by test", 5L));
+        assertValid("model-control.schema.json", control);
+        assertValid("model-status.schema.json", new ModelStatus("v2", ModelStatus.REFUSED, "bad-sha256", "why", "i", 1L));
+        assertValid("model-status.schema.json", new ModelStatus("v2", ModelStatus.PUBLISHED, null, null, "i", 1L));
         assertValid("class-accuracy.schema.json", new ClassAccuracy(ClassAccuracy.ALL_CLASSES, 0, 60_000, 4, 3, 0.75,
                 new long[] {0, 0, 0, 3, 1, 0, 0, 0, 0, 0}, "v1"));
     }
@@ -139,7 +146,7 @@ class ContractTest {
 
     @Test
     void topicNamesAreDistinct() {
-        assertThat(Topics.ALL).doesNotHaveDuplicates().hasSize(5);
+        assertThat(Topics.ALL).doesNotHaveDuplicates().hasSize(5).doesNotContain(Topics.MODELS);
     }
 
     private static <T> T roundTrip(final T value, final Class<T> type) {

@@ -7,6 +7,9 @@ import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
 import java.util.Map;
 
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
@@ -20,6 +23,7 @@ import io.digitstream.model.DigitImages;
 import io.digitstream.model.DigitNetwork;
 import io.digitstream.model.ModelArtifact;
 import io.digitstream.model.ModelMetadata;
+import io.digitstream.model.SelfTest;
 import io.digitstream.model.mnist.MnistData;
 import io.digitstream.model.mnist.MnistDataset;
 import io.digitstream.model.mnist.MnistLocator;
@@ -88,6 +92,23 @@ public final class TestFixtures {
         settings.put("state.dir", dir.resolve("state").toString());
         settings.put("commit.interval.ms", "100");
         return settings;
+    }
+
+    /**
+     * Saves the test network as an artifact of its own version, with a self-test on the first MNIST
+     * test images, as the trainer writes one; returns its directory.
+     */
+    public static Path saveModel(final Path dir, final String version) {
+        final Path model = dir.resolve(version);
+        ModelArtifact.save(model, network(), new ModelMetadata(version, Instant.now(), null, null, Map.of(),
+                Map.of(), 1, 1, Map.of("accuracy", 0.93)));
+        final List<byte[]> images = new ArrayList<>();
+        for (int i = 0; i < SelfTest.IMAGES; i++) {
+            images.add(Arrays.copyOfRange(mnist().test().pixels(), i * DigitNetwork.PIXELS,
+                    (i + 1) * DigitNetwork.PIXELS));
+        }
+        SelfTest.of(DigitClassifier.load(model), images).write(model);
+        return model;
     }
 
     /** What {@code classifier} predicts for each image of {@code test}, computed offline in batches. */

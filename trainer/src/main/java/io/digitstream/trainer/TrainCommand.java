@@ -5,7 +5,10 @@ import java.nio.file.Path;
 import java.time.Instant;
 import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
+import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
@@ -19,10 +22,13 @@ import picocli.CommandLine.Spec;
 import picocli.CommandLine.Model.CommandSpec;
 
 import io.digitstream.model.DigitClassifier;
+import io.digitstream.model.DigitNetwork;
 import io.digitstream.model.Json;
 import io.digitstream.model.ModelArtifact;
 import io.digitstream.model.ModelMetadata;
+import io.digitstream.model.SelfTest;
 import io.digitstream.model.mnist.MnistData;
+import io.digitstream.model.mnist.MnistDataset;
 
 /** {@code trainer train}: trains, evaluates on the test set and writes a versioned artifact with its report. */
 @Command(name = "train", mixinStandardHelpOptions = true, sortOptions = false,
@@ -95,6 +101,9 @@ final class TrainCommand implements Callable<Integer> {
             description = "Use only the first N training images, for a quick run (default: all).")
     private int trainLimit;
 
+    @Mixin
+    private PublishOptions publish;
+
     @Override
     public Integer call() throws Exception {
         final TrainingOptions options = new TrainingOptions(epochs, batchSize, learningRate, seed, validationFraction,
@@ -108,7 +117,8 @@ final class TrainCommand implements Callable<Integer> {
         final ModelMetadata draft = new ModelMetadata(version, created, null, null, mnist.datasetSha256(),
                 Json.MAPPER.convertValue(options, new TypeReference<Map<String, Object>>() { }),
                 result.epochsRun(), result.bestEpoch(), Map.of());
-        final Evaluator.Result onTest = Evaluator.evaluate(DigitClassifier.forInference(result.network(), draft), mnist.test());
+        final DigitClassifier trained = DigitClassifier.forInference(result.network(), draft);
+        final Evaluator.Result onTest = Evaluator.evaluate(trained, mnist.test());
         final EvaluationReport report = EvaluationReport.from(version, onTest.evaluation(), onTest.loss());
 
         final Map<String, Double> testMetrics = new LinkedHashMap<>();
@@ -119,11 +129,22 @@ final class TrainCommand implements Callable<Integer> {
         final Path dir = output.resolve(version);
         ModelArtifact.save(dir, result.network(), new ModelMetadata(version, created, null, null,
                 draft.datasetSha256(), draft.hyperparameters(), draft.epochsRun(), draft.bestEpoch(), testMetrics));
+        SelfTest.of(trained, firstImages(mnist.test(), SelfTest.IMAGES)).write(dir);
         ReportWriter.write(dir, report, result.history(), mnist.test(), onTest.predicted());
         ModelArtifact.markLatest(output, version);
 
         printSummary(spec.commandLine().getOut(), result, report, onTest.imagesPerSecond(), dir, mnist.source());
+        publish.publishIfAsked(dir, spec.commandLine().getOut());
         return 0;
+    }
+
+    /** The first {@code count} images of a dataset, each its own array. */
+    static List<byte[]> firstImages(final MnistDataset data, final int count) {
+        final List<byte[]> images = new ArrayList<>();
+        for (int i = 0; i < Math.min(count, data.count()); i++) {
+            images.add(Arrays.copyOfRange(data.pixels(), i * DigitNetwork.PIXELS, (i + 1) * DigitNetwork.PIXELS));
+        }
+        return images;
     }
 
     private static void printSummary(final PrintWriter out, final TrainingResult result, final EvaluationReport report,

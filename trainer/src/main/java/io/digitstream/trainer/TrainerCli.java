@@ -48,7 +48,8 @@ public final class TrainerCli {
             return EXIT_USAGE;
         }
         if (e instanceof MnistUnavailableException || e instanceof IdxFormatException
-                || e instanceof ModelArtifactException || e instanceof UncheckedIOException) {
+                || e instanceof ModelArtifactException || e instanceof UncheckedIOException
+                || e instanceof IllegalStateException) {
             err.println(name + ": " + e.getMessage());
             return EXIT_FAILURE;
         }

@@ -16,11 +16,13 @@ import io.digitstream.stream.service.StreamService;
 
 /** {@code stream-app}: runs the classifier on Kafka until SIGTERM or Ctrl-C. */
 @Command(name = "stream-app", mixinStandardHelpOptions = true, version = "stream-app 0.1.0", sortOptions = false,
-        subcommands = {DemoCommand.class, ProduceCommand.class, ConsumeCommand.class, BrokerCommand.class},
+        subcommands = {DemoCommand.class, ProduceCommand.class, ConsumeCommand.class, ModelCommand.class,
+            BrokerCommand.class},
         description = {"Classifies digit images from digits.images with the trained model and writes "
                 + "digits.predictions, digits.accuracy and digits.dlq. Without --bootstrap-servers it starts an "
                 + "embedded single-node Kafka. Settings: file < DIGITS_* environment < flags.",
-            "", "Subcommands: demo (the whole product on one machine), produce and consume (clients), broker (Kafka only)."})
+            "", "Subcommands: demo (the whole product on one machine), produce and consume (clients), model"
+                    + " (publish, promote, roll back models), broker (Kafka only)."})
 public final class StreamApp implements Callable<Integer> {
 
     static final int EXIT_FAILURE = 1;

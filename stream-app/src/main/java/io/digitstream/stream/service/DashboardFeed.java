@@ -11,6 +11,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Properties;
 import java.util.UUID;
+import java.util.function.Supplier;
 
 import com.fasterxml.jackson.annotation.JsonProperty;
 
@@ -66,7 +67,7 @@ public final class DashboardFeed implements AutoCloseable {
     private final Thread thread;
     private final StreamMetrics metrics;
     private final RecentImages images;
-    private final String modelVersion;
+    private final Supplier<String> modelVersion;
     /** The newest predictions, newest first, as received, with their images' pixels. */
     private final Deque<Received> recent = new ArrayDeque<>();
     /** The latest predictions' JSON by image id, for the drawing pad's lookups. */
@@ -87,7 +88,7 @@ public final class DashboardFeed implements AutoCloseable {
      * @param consumerConfig the cluster and the user's consumer settings ({@link AppConfig#consumerConfig()})
      */
     public DashboardFeed(final Map<String, Object> consumerConfig, final StreamMetrics metrics,
-            final RecentImages images, final String modelVersion) {
+            final RecentImages images, final Supplier<String> modelVersion) {
         final Properties props = new Properties();
         props.putAll(consumerConfig);
         props.put(ConsumerConfig.GROUP_ID_CONFIG, "digits-dashboard-" + UUID.randomUUID());
@@ -191,7 +192,7 @@ public final class DashboardFeed implements AutoCloseable {
             confusion[digit] = row == null ? new long[DigitNetwork.CLASSES]
                     : Arrays.copyOf(row.predictedCounts(), DigitNetwork.CLASSES);
         }
-        return new Snapshot(modelVersion, predictions, inWindow / (double) RATE_WINDOW.toSeconds(), latency, rows,
+        return new Snapshot(modelVersion.get(), predictions, inWindow / (double) RATE_WINDOW.toSeconds(), latency, rows,
                 confusion, metrics.deadLettersByReason(), recent.stream().map(this::toRecent)
                         .filter(java.util.Objects::nonNull).toList());
     }

@@ -89,7 +89,7 @@ public final class HttpEndpoints implements AutoCloseable {
      */
     public static HttpEndpoints start(final HttpSettings settings, final PrometheusMeterRegistry registry,
             final Supplier<KafkaStreams.State> state, final Supplier<List<ProgressWatch.Stuck>> stuck,
-            final String modelVersion, final DashboardFeed feed, final UnaryOperator<String> canvas) {
+            final Supplier<String> modelVersion, final DashboardFeed feed, final UnaryOperator<String> canvas) {
         // Read once by the JDK's server when it first starts; a user's own -D setting wins. A request
         // must arrive within the time; a body left unread (a refused upload) is not waited for, the
         // connection is closed instead.
@@ -111,7 +111,7 @@ public final class HttpEndpoints implements AutoCloseable {
                 final Map<String, Object> body = new LinkedHashMap<>();
                 body.put("status", up ? "UP" : "DOWN");
                 body.put("streamsState", String.valueOf(current));
-                body.put("modelVersion", modelVersion);
+                body.put("modelVersion", modelVersion.get());
                 if (!stuckNow.isEmpty()) {
                     body.put("stuck", stuckNow);
                 }

@@ -1,5 +1,6 @@
 package io.digitstream.stream.service;
 
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -29,6 +30,9 @@ import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 
 import io.digitstream.model.DigitClassifier;
+import io.digitstream.model.ModelArtifact;
+import io.digitstream.model.ModelArtifactException;
+import io.digitstream.releases.Releases;
 import io.digitstream.schemas.DigitImage;
 import io.digitstream.schemas.JsonSerde;
 import io.digitstream.schemas.Topics;
@@ -62,11 +66,13 @@ public final class StreamService implements AutoCloseable {
     private final DashboardFeed feed;
     private final KafkaProducer<String, DigitImage> canvas;
     private final ProgressWatch progress;
+    private final ModelFollower follower;
 
     private StreamService(final EmbeddedKafkaBroker broker, final KafkaStreams streams,
             final ClassifierPool classifiers, final HttpEndpoints http, final String bootstrapServers,
             final JvmGcMetrics gcMetrics, final StreamMetrics metrics, final DashboardFeed feed,
-            final KafkaProducer<String, DigitImage> canvas, final ProgressWatch progress) {
+            final KafkaProducer<String, DigitImage> canvas, final ProgressWatch progress,
+            final ModelFollower follower) {
         this.broker = broker;
         this.streams = streams;
         this.classifiers = classifiers;
@@ -77,6 +83,23 @@ public final class StreamService implements AutoCloseable {
         this.feed = feed;
         this.canvas = canvas;
         this.progress = progress;
+        this.follower = follower;
+    }
+
+    private static void publishLocal(final AppConfig config, final Path model, final String instance) {
+        final Map<String, Object> clientConfig = new HashMap<>(config.consumerConfig());
+        clientConfig.putAll(config.producerConfig());
+        clientConfig.putAll(config.adminConfig());
+        new Releases(clientConfig, config.replicationFactor(), instance + " (its local model, new to "
+                + Topics.MODELS + ")").publish(model, false);
+    }
+
+    private static String hostName() {
+        try {
+            return java.net.InetAddress.getLocalHost().getHostName();
+        } catch (final java.io.IOException e) {
+            return "unknown-host";
+        }
     }
 
     /** The partitions of the input topics this instance's stream threads are processing. */
@@ -97,9 +120,23 @@ public final class StreamService implements AutoCloseable {
         return new KafkaProducer<>(config.producerConfig(), new StringSerializer(), CANVAS_IMAGES);
     }
 
+    /**
+     * The local model, checked before anything starts, or null when there is none at its path: the
+     * live release on digits.models may serve instead. A model that is there but broken is an error.
+     */
+    private static DigitClassifier localModel(final Path location) {
+        try {
+            ModelArtifact.resolve(location);
+        } catch (final ModelArtifactException e) {
+            return null;
+        }
+        return DigitClassifier.load(location);
+    }
+
     public static StreamService start(final AppConfig requested) {
-        final DigitClassifier classifier = DigitClassifier.load(requested.model());
+        final DigitClassifier local = localModel(requested.model());
         EmbeddedKafkaBroker broker = null;
+        ModelFollower follower = null;
         AppConfig config = requested;
         if (config.embeddedBroker()) {
             broker = EmbeddedKafkaBroker.start(config.brokerDir(), config.brokerPort());
@@ -114,6 +151,22 @@ public final class StreamService implements AutoCloseable {
             new JvmMemoryMetrics().bindTo(registry);
             final JvmGcMetrics gcMetrics = new JvmGcMetrics();
             gcMetrics.bindTo(registry);
+            final String applicationId = props.getProperty(StreamsConfig.APPLICATION_ID_CONFIG);
+            follower = new ModelFollower(config.consumerConfig(), config.producerConfig(),
+                    Path.of(System.getProperty("java.io.tmpdir"), "digit-stream-releases"),
+                    applicationId + "@" + hostName(), registry);
+            if (local != null && !follower.hasRelease(local.modelVersion())) {
+                // A model new to the topic, such as one just trained, goes live: the way to deploy by
+                // restarting. One published before is served only if the control record says so.
+                publishLocal(config, requested.model(), applicationId + "@" + hostName());
+                follower.catchUp();
+            }
+            final DigitClassifier classifier = follower.initialModel(local).orElse(null);
+            if (classifier == null) {
+                throw new ModelArtifactException("no model artifact at " + requested.model() + " and no live release"
+                        + " on " + Topics.MODELS + "; train one with ./run train, or publish one with"
+                        + " ./run stream-app model publish");
+            }
             final StreamMetrics metrics = new StreamMetrics(registry);
             metrics.modelVersion(classifier.modelVersion());
             props.putAll(DigitStreamTopology.errorHandling(metrics::deadLetter));
@@ -135,24 +188,28 @@ public final class StreamService implements AutoCloseable {
                 return StreamsUncaughtExceptionHandler.StreamThreadExceptionResponse.SHUTDOWN_CLIENT;
             });
             final DashboardFeed feed = new DashboardFeed(config.consumerConfig(), metrics, recentImages,
-                    classifier.modelVersion());
+                    classifiers::modelVersion);
             final KafkaProducer<String, DigitImage> canvas = canvasProducer(config);
             final ProgressWatch progress = new ProgressWatch(Admin.create(adminConfig),
                     props.getProperty(StreamsConfig.APPLICATION_ID_CONFIG), () -> ownedInputs(streams),
                     config.http().stuckAfter());
             final HttpEndpoints http = HttpEndpoints.start(config.http(), registry, streams::state, progress::stuck,
-                    classifier.modelVersion(), feed, png -> {
+                    classifiers::modelVersion, feed, png -> {
                         final String id = "canvas-" + java.util.UUID.randomUUID();
                         canvas.send(new ProducerRecord<>(Topics.IMAGES, id,
                                 DigitImage.ofPng(id, png, null, System.currentTimeMillis(), "canvas")));
                         return id;
                     });
             streams.start();
+            follower.follow(classifiers, metrics);
             log.info("Classifying {} with model {} on {}; dashboard on http://localhost:{}/ (also /metrics, /health)",
                     Topics.IMAGES, classifier.modelVersion(), config.bootstrapServers(), http.port());
             return new StreamService(broker, streams, classifiers, http, config.bootstrapServers(), gcMetrics, metrics,
-                    feed, canvas, progress);
+                    feed, canvas, progress, follower);
         } catch (final RuntimeException e) {
+            if (follower != null) {
+                follower.close();
+            }
             if (broker != null) {
                 broker.close();
             }
@@ -205,6 +262,7 @@ public final class StreamService implements AutoCloseable {
         // Leave the group at once, so a restarted instance gets the partitions without waiting out
         // the session timeout (Streams stays in the group on close by default).
         http.close();
+        follower.close();
         progress.close();
         canvas.close(CANVAS_SEND_TIMEOUT);
         streams.close(CloseOptions.timeout(CLOSE_TIMEOUT)

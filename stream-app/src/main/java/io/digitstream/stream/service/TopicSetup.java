@@ -14,6 +14,7 @@ import org.apache.kafka.common.errors.TopicExistsException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import io.digitstream.releases.ReleaseLog;
 import io.digitstream.schemas.Topics;
 
 /** Creates the app's topics when they are missing; existing topics are left as they are. */
@@ -35,6 +36,7 @@ public final class TopicSetup {
                     missing.add(new NewTopic(topic, partitions, replicationFactor));
                 }
             }
+            ReleaseLog.ensureTopic(adminConfig, replicationFactor);
             if (missing.isEmpty()) {
                 return;
             }

@@ -119,7 +119,6 @@ public final class BatchingClassifier implements Processor<String, DecodedImage,
         this.buffer = processorContext.getStateStore(BUFFER_STORE);
         UnloggedDeletes.skip(buffer);
         this.worker = pool.forCurrentThread();
-        metrics.modelVersion(worker.modelVersion());
         final long restoredAt = System.currentTimeMillis();
         try (KeyValueIterator<Bytes, DecodedImage> restored = buffer.all()) {
             restored.forEachRemaining(entry -> pending.add(new Buffered(SequenceKeys.sequence(entry.key), entry.key,
@@ -222,7 +221,7 @@ public final class BatchingClassifier implements Processor<String, DecodedImage,
         // The system clock, not Kafka Streams' cached one: that was read once per round of
         // processing, before this thread waited for the forward pass.
         final long now = System.currentTimeMillis();
-        final String modelVersion = worker.modelVersion();
+        final String modelVersion = done.modelVersion();
         for (int i = 0; i < results.size(); i++) {
             final Buffered buffered = batch.images().get(i);
             final DecodedImage image = buffered.image();

@@ -36,7 +36,8 @@ public final class StreamMetrics {
     private final Map<String, long[]> pendingByTask = new ConcurrentHashMap<>();
     private final Counter labelsUnmatched;
     private final Counter predictionsNeverLabeled;
-    private final AtomicReference<String> modelVersion = new AtomicReference<>("none");
+    private final AtomicReference<Gauge> servingVersion = new AtomicReference<>();
+
     public StreamMetrics(final MeterRegistry registry) {
         this.registry = registry;
         imagesIn = Counter.builder("digits.images.in").description("Image events decoded and queued for inference")
@@ -103,13 +104,22 @@ public final class StreamMetrics {
         inference.record(Math.max(0, inferenceMillis), TimeUnit.MILLISECONDS);
     }
 
-    /** Records the serving model's version as an info-style gauge {@code digits_model_version_info{version=...}}. */
+    /**
+     * Records the serving model's version as an info metric {@code digits_model_version_info{version=...}}
+     * of value 1; the version served before leaves it (Prometheus gives an info metric no other value).
+     */
     public void modelVersion(final String version) {
-        if (modelVersion.getAndSet(version).equals(version)) {
-            return;
+        synchronized (this) {
+            final Gauge before = servingVersion.get();
+            if (before != null && before.getId().getTag("version").equals(version)) {
+                return;
+            }
+            servingVersion.set(Gauge.builder("digits.model.version.info", () -> 1).tag("version", version)
+                    .description("The version of the model serving predictions").register(registry));
+            if (before != null) {
+                registry.remove(before);
+            }
         }
-        Gauge.builder("digits.model.version.info", () -> 1).tag("version", version)
-                .description("The version of the model serving predictions").register(registry);
     }
 
     public void imageIn() {
