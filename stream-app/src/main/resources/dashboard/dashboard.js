@@ -8,6 +8,8 @@ const fmt = (n, digits = 0) => (n === null || n === undefined ? '-' : Number(n).
   minimumFractionDigits: digits, maximumFractionDigits: digits }));
 const ms = (n) => (n === null || n === undefined ? '-' : `${n} ms`);
 const pct = (x) => `${(100 * x).toFixed(2)}%`;
+// Model versions and reasons come from digits.models, which any client with access can write.
+const esc = (text) => String(text).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
 function drawDigit(canvas, base64) {
   const ctx = canvas.getContext('2d');
@@ -26,7 +28,7 @@ function renderAccuracy(rows) {
   for (const row of rows) {
     const tr = body.insertRow();
     tr.dataset.class = row.trueClass;
-    tr.innerHTML = `<td>${row.trueClass}</td><td class="total">${fmt(row.total)}</td>` +
+    tr.innerHTML = `<td>${esc(row.trueClass)}</td><td class="total">${fmt(row.total)}</td>` +
       `<td class="correct">${fmt(row.correct)}</td><td class="accuracy">${pct(row.accuracy)}</td>` +
       `<td><span class="bar" style="width:${Math.round(80 * row.accuracy)}px"></span></td>`;
   }
@@ -71,6 +73,58 @@ function renderRecent(recent) {
   }
 }
 
+const COLORS = ['#2171b5', '#e6550d', '#31a354', '#756bb1', '#636363', '#d6616b'];
+
+// Each version's accuracy, window by window, as lines over a shared time axis.
+function renderChart(byVersion, live) {
+  const svg = $('accuracy-chart');
+  const series = Object.entries(byVersion || {}).filter(([, points]) => points.length > 0);
+  const all = series.flatMap(([, points]) => points);
+  if (all.length === 0) {
+    svg.innerHTML = '<text x="10" y="20" font-size="12" fill="#5b6b7b">No labeled images yet.</text>';
+    $('chart-legend').textContent = '';
+    return;
+  }
+  const t0 = Math.min(...all.map((p) => p.windowEnd));
+  const t1 = Math.max(...all.map((p) => p.windowEnd), t0 + 1);
+  const low = Math.min(0.9, ...all.map((p) => p.accuracy));
+  const x = (t) => 40 + 550 * (t - t0) / (t1 - t0);
+  const y = (a) => 10 + 190 * (1 - (a - low) / (1 - low));
+  let html = [low, (1 + low) / 2, 1].map((a) => `<line x1="40" x2="590" y1="${y(a)}" y2="${y(a)}" stroke="#dde3e8"/>` +
+    `<text x="2" y="${y(a) + 4}" font-size="10" fill="#5b6b7b">${(100 * a).toFixed(1)}%</text>`).join('');
+  const legend = [];
+  series.forEach(([version, points], i) => {
+    const color = COLORS[i % COLORS.length];
+    const path = points.map((p, j) => `${j ? 'L' : 'M'}${x(p.windowEnd).toFixed(1)},${y(p.accuracy).toFixed(1)}`).join('');
+    html += `<path d="${path}" fill="none" stroke="${color}" stroke-width="2" data-version="${esc(version)}"/>`;
+    html += points.map((p) => `<circle cx="${x(p.windowEnd).toFixed(1)}" cy="${y(p.accuracy).toFixed(1)}" r="2.5" ` +
+      `fill="${color}"><title>${esc(version)}: ${pct(p.accuracy)} of ${p.total}</title></circle>`).join('');
+    legend.push(`<span style="color:${color}">&#9632; ${esc(version)}${version === live ? ' (live)' : ''}</span>`);
+  });
+  svg.innerHTML = html;
+  $('chart-legend').innerHTML = legend.join(' &nbsp; ');
+}
+
+function renderModels(s) {
+  $('shadow-line').hidden = !s.shadowVersion;
+  $('shadow-version').textContent = s.shadowVersion || '-';
+  const all = (rows) => (rows || []).find((r) => r.trueClass === 'all');
+  const live = all(s.accuracy);
+  const shadow = all(s.shadowAccuracy);
+  $('shadow-summary').textContent = s.shadowVersion
+    ? `Shadow ${s.shadowVersion}: ${shadow ? pct(shadow.accuracy) + ' of ' + fmt(shadow.total) : 'no labeled images yet'}` +
+      ` beside live ${s.modelVersion}: ${live ? pct(live.accuracy) : '-'} (newest window)`
+    : 'No shadow model. Publish one with ./run stream-app model publish DIR --shadow.';
+  const body = $('model-history').tBodies[0];
+  body.innerHTML = '';
+  const history = (s.models && s.models.history) || [];
+  for (const change of [...history].reverse().slice(0, 12)) {
+    const tr = body.insertRow();
+    tr.innerHTML = `<td>${new Date(change.at).toLocaleTimeString()}</td><td>${esc(change.action)}</td>` +
+      `<td>${esc(change.version)}</td><td>${esc(change.reason || '')}</td>`;
+  }
+}
+
 async function refresh() {
   try {
     const response = await fetch('api/summary', { cache: 'no-store' });
@@ -87,6 +141,8 @@ async function refresh() {
     renderAccuracy(s.accuracy);
     renderConfusion(s.confusion);
     renderRecent(s.recent);
+    renderModels(s);
+    renderChart(s.accuracyByVersion, s.modelVersion);
     $('status').textContent = `live, updated ${new Date().toLocaleTimeString()}`;
     $('status').className = 'status ok';
   } catch (e) {

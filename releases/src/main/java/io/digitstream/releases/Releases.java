@@ -90,7 +90,11 @@ public final class Releases {
         }
     }
 
-    private ModelControl change(final UnaryOperator<ModelControl> change) {
+    /**
+     * Reads the log to its end and writes the control record {@code change} makes of the current one
+     * (null when there is none); a change that throws writes nothing.
+     */
+    public ModelControl change(final UnaryOperator<ModelControl> change) {
         lastRead = read();
         final ModelControl next = change.apply(lastRead.control().orElse(null));
         try (ReleaseLog.Writer writer = new ReleaseLog.Writer(clientConfig)) {

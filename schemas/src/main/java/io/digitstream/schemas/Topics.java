@@ -11,7 +11,9 @@ public final class Topics {
     public static final String LABELS = "digits.labels";
     /** {@link Prediction} per image, keyed by image id. */
     public static final String PREDICTIONS = "digits.predictions";
-    /** {@link ClassAccuracy} per true class and window, keyed by true class. */
+    /** {@link Prediction} per image by the shadow model, when one runs, keyed by image id. */
+    public static final String PREDICTIONS_SHADOW = "digits.predictions.shadow";
+    /** {@link ClassAccuracy} per true class, model version and window, keyed by true class. */
     public static final String ACCURACY = "digits.accuracy";
     /** Records that could not be processed, bytes unchanged; see schemas/json/dead-letter.md. */
     public static final String DEAD_LETTERS = "digits.dlq";
@@ -26,7 +28,8 @@ public final class Topics {
     public static final String MODEL_STATUS_PREFIX = "@status/";
 
     /** The topics of the classification stream, created alike; {@link #MODELS} has settings of its own. */
-    public static final List<String> ALL = List.of(IMAGES, LABELS, PREDICTIONS, ACCURACY, DEAD_LETTERS);
+    public static final List<String> ALL = List.of(IMAGES, LABELS, PREDICTIONS, ACCURACY, DEAD_LETTERS,
+            PREDICTIONS_SHADOW);
 
     private Topics() {
     }

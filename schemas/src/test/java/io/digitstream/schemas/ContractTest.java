@@ -146,7 +146,7 @@ class ContractTest {
 
     @Test
     void topicNamesAreDistinct() {
-        assertThat(Topics.ALL).doesNotHaveDuplicates().hasSize(5).doesNotContain(Topics.MODELS);
+        assertThat(Topics.ALL).doesNotHaveDuplicates().hasSize(6).doesNotContain(Topics.MODELS);
     }
 
     private static <T> T roundTrip(final T value, final Class<T> type) {

@@ -99,9 +99,15 @@ public final class TestFixtures {
      * test images, as the trainer writes one; returns its directory.
      */
     public static Path saveModel(final Path dir, final String version) {
+        return saveModel(dir, version, network(), 0.93);
+    }
+
+    /** Saves {@code network} as {@link #saveModel(Path, String)} does, claiming {@code testAccuracy}. */
+    public static Path saveModel(final Path dir, final String version, final MultiLayerNetwork network,
+            final double testAccuracy) {
         final Path model = dir.resolve(version);
-        ModelArtifact.save(model, network(), new ModelMetadata(version, Instant.now(), null, null, Map.of(),
-                Map.of(), 1, 1, Map.of("accuracy", 0.93)));
+        ModelArtifact.save(model, network, new ModelMetadata(version, Instant.now(), null, null, Map.of(),
+                Map.of(), 1, 1, Map.of("accuracy", testAccuracy)));
         final List<byte[]> images = new ArrayList<>();
         for (int i = 0; i < SelfTest.IMAGES; i++) {
             images.add(Arrays.copyOfRange(mnist().test().pixels(), i * DigitNetwork.PIXELS,

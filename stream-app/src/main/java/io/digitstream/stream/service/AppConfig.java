@@ -39,7 +39,7 @@ import io.digitstream.stream.topology.TopologySettings;
  * @param kafka            every other key, for Kafka Streams and its clients
  */
 public record AppConfig(String bootstrapServers, Path brokerDir, int brokerPort, Path model, HttpSettings http, int partitions,
-        short replicationFactor, TopologySettings topology, Map<String, String> kafka) {
+        short replicationFactor, TopologySettings topology, Map<String, String> kafka, ModelPolicy modelPolicy) {
 
     public static final String ENV_PREFIX = "DIGITS_";
     /** The Kafka Streams consumers' socket receive buffer when none is set: a few fetch answers. */
@@ -71,6 +71,13 @@ public record AppConfig(String bootstrapServers, Path brokerDir, int brokerPort,
     public static final String BACKLOG_COMMIT_MS = "commit.interval.backlog.ms";
     public static final String MAX_CLOCK_SKEW_MS = "image.max.clock.skew.ms";
     public static final String MAX_PENDING_JOINS = "label.join.max.pending";
+    public static final String PROMOTE_AUTO = "model.promote.auto";
+    public static final String PROMOTE_MIN_IMAGES = "model.promote.min.images";
+    public static final String PROMOTE_MAX_DROP = "model.promote.max.drop";
+    public static final String ROLLBACK_AUTO = "model.rollback.auto";
+    public static final String ROLLBACK_MIN_IMAGES = "model.rollback.min.images";
+    public static final String ROLLBACK_MIN_ACCURACY = "model.rollback.min.accuracy";
+    public static final String ROLLBACK_MAX_DROP = "model.rollback.max.drop";
 
     /** The defaults: measured where it matters (see docs/benchmarks.md). */
     public static final Map<String, String> DEFAULTS = Map.ofEntries(
@@ -95,13 +102,21 @@ public record AppConfig(String bootstrapServers, Path brokerDir, int brokerPort,
             Map.entry(IMAGE_MAX_BYTES, "1048576"),
             Map.entry(BACKLOG_COMMIT_MS, "300"),
             Map.entry(MAX_CLOCK_SKEW_MS, Long.toString(TopologySettings.DEFAULT_MAX_CLOCK_SKEW.toMillis())),
-            Map.entry(MAX_PENDING_JOINS, Integer.toString(TopologySettings.DEFAULT_MAX_PENDING_JOINS)));
+            Map.entry(MAX_PENDING_JOINS, Integer.toString(TopologySettings.DEFAULT_MAX_PENDING_JOINS)),
+            Map.entry(PROMOTE_AUTO, "false"),
+            Map.entry(PROMOTE_MIN_IMAGES, "1000"),
+            Map.entry(PROMOTE_MAX_DROP, "0.002"),
+            Map.entry(ROLLBACK_AUTO, "false"),
+            Map.entry(ROLLBACK_MIN_IMAGES, "500"),
+            Map.entry(ROLLBACK_MIN_ACCURACY, "0"),
+            Map.entry(ROLLBACK_MAX_DROP, "0.02"));
 
     public static final Set<String> APP_KEYS = Set.of(BROKER_DIR, BROKER_PORT, MODEL, HTTP_PORT, HTTP_HOST,
             HTTP_CLASSIFY_ENABLED, HTTP_CLASSIFY_RATE, HEALTH_STUCK_AFTER_MS, PARTITIONS, REPLICATION_FACTOR,
             BATCH_SIZE, BATCH_WAIT_MS, OVERLAP_INFERENCE, LABEL_JOIN_WINDOW_MS, ACCURACY_WINDOW_MS,
             ACCURACY_ADVANCE_MS, ACCURACY_GRACE_MS, ACCURACY_FLUSH_MS, IMAGE_MAX_BYTES, BACKLOG_COMMIT_MS,
-            MAX_CLOCK_SKEW_MS, MAX_PENDING_JOINS);
+            MAX_CLOCK_SKEW_MS, MAX_PENDING_JOINS, PROMOTE_AUTO, PROMOTE_MIN_IMAGES, PROMOTE_MAX_DROP, ROLLBACK_AUTO,
+            ROLLBACK_MIN_IMAGES, ROLLBACK_MIN_ACCURACY, ROLLBACK_MAX_DROP);
 
     /**
      * @param file  a properties file, or null
@@ -162,7 +177,11 @@ public record AppConfig(String bootstrapServers, Path brokerDir, int brokerPort,
                         bool(settings, HTTP_CLASSIFY_ENABLED), (int) Math.min(Integer.MAX_VALUE,
                                 positiveLong(settings, HTTP_CLASSIFY_RATE)),
                         Duration.ofMillis(positiveLong(settings, HEALTH_STUCK_AFTER_MS))),
-                (int) positiveLong(settings, PARTITIONS), (short) replication, topology, Map.copyOf(kafka));
+                (int) positiveLong(settings, PARTITIONS), (short) replication, topology, Map.copyOf(kafka),
+                new ModelPolicy(bool(settings, PROMOTE_AUTO), positiveLong(settings, PROMOTE_MIN_IMAGES),
+                        fraction(settings, PROMOTE_MAX_DROP), bool(settings, ROLLBACK_AUTO),
+                        positiveLong(settings, ROLLBACK_MIN_IMAGES), fraction(settings, ROLLBACK_MIN_ACCURACY),
+                        fraction(settings, ROLLBACK_MAX_DROP)));
     }
 
     public boolean embeddedBroker() {
@@ -170,7 +189,8 @@ public record AppConfig(String bootstrapServers, Path brokerDir, int brokerPort,
     }
 
     public AppConfig withBootstrapServers(final String servers) {
-        return new AppConfig(servers, brokerDir, brokerPort, model, http, partitions, replicationFactor, topology, kafka);
+        return new AppConfig(servers, brokerDir, brokerPort, model, http, partitions, replicationFactor, topology, kafka,
+                modelPolicy);
     }
 
     public int httpPort() {
@@ -268,6 +288,20 @@ public record AppConfig(String bootstrapServers, Path brokerDir, int brokerPort,
             throw new IllegalArgumentException(key + " must be true or false, got '" + settings.get(key) + "'");
         }
         return Boolean.parseBoolean(text);
+    }
+
+    private static double fraction(final Map<String, String> settings, final String key) {
+        final String text = settings.get(key);
+        try {
+            final double value = Double.parseDouble(text.strip());
+            if (!(value >= 0 && value <= 1)) {
+                throw new IllegalArgumentException(key + " must be between 0 and 1 (a fraction, 0.02 = 2 points),"
+                        + " got " + text);
+            }
+            return value;
+        } catch (final NumberFormatException e) {
+            throw new IllegalArgumentException(key + " must be a number between 0 and 1, got '" + text + "'", e);
+        }
     }
 
     private static long positiveLong(final Map<String, String> settings, final String key) {

@@ -10,7 +10,9 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
+import java.util.TreeMap;
 import java.util.UUID;
+import java.util.function.Consumer;
 import java.util.function.Supplier;
 
 import com.fasterxml.jackson.annotation.JsonProperty;
@@ -27,6 +29,7 @@ import org.slf4j.LoggerFactory;
 import io.digitstream.model.DigitNetwork;
 import io.digitstream.schemas.ClassAccuracy;
 import io.digitstream.schemas.JsonSerde;
+import io.digitstream.schemas.ModelControl;
 import io.digitstream.schemas.Prediction;
 import io.digitstream.schemas.Topics;
 import io.digitstream.stream.topology.StreamMetrics;
@@ -45,6 +48,10 @@ public final class DashboardFeed implements AutoCloseable {
     private static final int LOOKUP = 2_000;
     private static final int LATENCY_SAMPLE = 2_000;
     private static final Duration RATE_WINDOW = Duration.ofSeconds(10);
+    /** Accuracy windows kept per model version for the chart: two hours at the default advance. */
+    private static final int HISTORY_WINDOWS = 120;
+    /** Model versions whose accuracy is kept; the oldest seen goes first. */
+    private static final int MAX_VERSIONS = 20;
     private static final Logger log = LoggerFactory.getLogger(DashboardFeed.class);
     private static final JsonSerde<Prediction> PREDICTIONS = JsonSerde.serdeFor(Prediction.class);
     private static final JsonSerde<ClassAccuracy> ACCURACY = JsonSerde.serdeFor(ClassAccuracy.class);
@@ -57,17 +64,29 @@ public final class DashboardFeed implements AutoCloseable {
     private record Received(byte[] json, long latencyMs) {
     }
 
-    /** Everything the page needs, at one moment. */
+    /** The models serving, as this instance sees them: live, shadow (or null), and the control record (or null). */
+    public record Models(String live, String shadow, ModelControl control) {
+    }
+
+    /** The accuracy of all classes in one window of one model version. */
+    public record AccuracyPoint(long windowStart, long windowEnd, double accuracy, long total) {
+    }
+
+    /**
+     * Everything the page needs, at one moment: the live model's newest accuracy rows and confusion
+     * rows, the shadow model's rows, and each version's accuracy window by window.
+     */
     public record Snapshot(String modelVersion, long predictions, double imagesPerSecond, Map<String, Long> latencyMs,
             List<ClassAccuracy> accuracy, long[][] confusion, Map<String, Double> deadLetters,
-            List<RecentPrediction> recent) {
+            List<RecentPrediction> recent, String shadowVersion, List<ClassAccuracy> shadowAccuracy,
+            Map<String, List<AccuracyPoint>> accuracyByVersion, ModelControl models) {
     }
 
     private final KafkaConsumer<String, byte[]> consumer;
     private final Thread thread;
     private final StreamMetrics metrics;
     private final RecentImages images;
-    private final Supplier<String> modelVersion;
+    private final Supplier<Models> models;
     /** The newest predictions, newest first, as received, with their images' pixels. */
     private final Deque<Received> recent = new ArrayDeque<>();
     /** The latest predictions' JSON by image id, for the drawing pad's lookups. */
@@ -80,7 +99,12 @@ public final class DashboardFeed implements AutoCloseable {
         }
     };
     private final Deque<long[]> arrivals = new ArrayDeque<>();
-    private final Map<String, ClassAccuracy> newestRow = new HashMap<>();
+    /** The newest row of each class, per model version. */
+    private final Map<String, Map<String, ClassAccuracy>> newestRows = new LinkedHashMap<>();
+    /** Per model version, its windows' accuracy over all classes, oldest first. */
+    private final Map<String, TreeMap<Long, ClassAccuracy>> history = new LinkedHashMap<>();
+    private volatile Consumer<ClassAccuracy> onAccuracy = row -> {
+    };
     private long predictions;
     private volatile boolean running = true;
 
@@ -88,7 +112,7 @@ public final class DashboardFeed implements AutoCloseable {
      * @param consumerConfig the cluster and the user's consumer settings ({@link AppConfig#consumerConfig()})
      */
     public DashboardFeed(final Map<String, Object> consumerConfig, final StreamMetrics metrics,
-            final RecentImages images, final Supplier<String> modelVersion) {
+            final RecentImages images, final Supplier<Models> models) {
         final Properties props = new Properties();
         props.putAll(consumerConfig);
         props.put(ConsumerConfig.GROUP_ID_CONFIG, "digits-dashboard-" + UUID.randomUUID());
@@ -98,7 +122,7 @@ public final class DashboardFeed implements AutoCloseable {
         this.consumer = new KafkaConsumer<>(props, new StringDeserializer(), new ByteArrayDeserializer());
         this.metrics = metrics;
         this.images = images;
-        this.modelVersion = modelVersion;
+        this.models = models;
         this.thread = new Thread(this::run, "dashboard-feed");
         this.thread.setDaemon(true);
         this.thread.start();
@@ -150,14 +174,36 @@ public final class DashboardFeed implements AutoCloseable {
         }
     }
 
-    private synchronized void onAccuracy(final ClassAccuracy row) {
+    private void onAccuracy(final ClassAccuracy row) {
         if (row == null || row.trueClass() == null || row.predictedCounts() == null) {
             throw new IllegalArgumentException("not an accuracy row of this app");
         }
-        final ClassAccuracy current = newestRow.get(row.trueClass());
-        if (current == null || row.windowStart() >= current.windowStart()) {
-            newestRow.put(row.trueClass(), row);
+        synchronized (this) {
+            final String version = String.valueOf(row.modelVersion());
+            if (!newestRows.containsKey(version) && newestRows.size() >= MAX_VERSIONS) {
+                final String oldest = newestRows.keySet().iterator().next();
+                newestRows.remove(oldest);
+                history.remove(oldest);
+            }
+            final Map<String, ClassAccuracy> rows = newestRows.computeIfAbsent(version, v -> new HashMap<>());
+            final ClassAccuracy current = rows.get(row.trueClass());
+            if (current == null || row.windowStart() >= current.windowStart()) {
+                rows.put(row.trueClass(), row);
+            }
+            if (ClassAccuracy.ALL_CLASSES.equals(row.trueClass())) {
+                final TreeMap<Long, ClassAccuracy> windows = history.computeIfAbsent(version, v -> new TreeMap<>());
+                windows.put(row.windowStart(), row);
+                while (windows.size() > HISTORY_WINDOWS) {
+                    windows.pollFirstEntry();
+                }
+            }
         }
+        onAccuracy.accept(row);
+    }
+
+    /** Tells {@code listener} every accuracy row as it is read back committed, on the feed's thread. */
+    public void onAccuracy(final Consumer<ClassAccuracy> listener) {
+        this.onAccuracy = listener;
     }
 
     /** The prediction of an image, once it is committed, or null. */
@@ -184,17 +230,30 @@ public final class DashboardFeed implements AutoCloseable {
             latency.put("p" + Math.round(q * 100), latencies.length == 0 ? null
                     : latencies[Math.min(latencies.length - 1, (int) Math.ceil(latencies.length * q) - 1)]);
         }
-        final List<ClassAccuracy> rows = new ArrayList<>(newestRow.values());
-        rows.sort((a, b) -> a.trueClass().compareTo(b.trueClass()));
+        final Models serving = models.get();
+        final List<ClassAccuracy> rows = rowsOf(serving.live());
+        final Map<String, ClassAccuracy> live = newestRows.getOrDefault(serving.live(), Map.of());
         final long[][] confusion = new long[DigitNetwork.CLASSES][];
         for (int digit = 0; digit < DigitNetwork.CLASSES; digit++) {
-            final ClassAccuracy row = newestRow.get(Integer.toString(digit));
+            final ClassAccuracy row = live.get(Integer.toString(digit));
             confusion[digit] = row == null ? new long[DigitNetwork.CLASSES]
                     : Arrays.copyOf(row.predictedCounts(), DigitNetwork.CLASSES);
         }
-        return new Snapshot(modelVersion.get(), predictions, inWindow / (double) RATE_WINDOW.toSeconds(), latency, rows,
+        final Map<String, List<AccuracyPoint>> byVersion = new LinkedHashMap<>();
+        history.forEach((version, windows) -> byVersion.put(version, windows.values().stream()
+                .map(row -> new AccuracyPoint(row.windowStart(), row.windowEnd(), row.accuracy(), row.total()))
+                .toList()));
+        return new Snapshot(serving.live(), predictions, inWindow / (double) RATE_WINDOW.toSeconds(), latency, rows,
                 confusion, metrics.deadLettersByReason(), recent.stream().map(this::toRecent)
-                        .filter(java.util.Objects::nonNull).toList());
+                        .filter(java.util.Objects::nonNull).toList(),
+                serving.shadow(), serving.shadow() == null ? List.of() : rowsOf(serving.shadow()), byVersion,
+                serving.control());
+    }
+
+    private List<ClassAccuracy> rowsOf(final String version) {
+        final List<ClassAccuracy> rows = new ArrayList<>(newestRows.getOrDefault(version, Map.of()).values());
+        rows.sort((a, b) -> a.trueClass().compareTo(b.trueClass()));
+        return rows;
     }
 
     /** Parsed, with its image's pixels, only when the page asks: most predictions are never shown. */

@@ -13,9 +13,7 @@ import org.apache.kafka.common.errors.WakeupException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
-import io.micrometer.core.instrument.Timer;
 
 import io.digitstream.model.DigitClassifier;
 import io.digitstream.model.ModelArtifactException;
@@ -44,8 +42,7 @@ public final class ModelFollower implements AutoCloseable {
     private final Map<String, Object> producerConfig;
     private final Path workDir;
     private final String instance;
-    private final MeterRegistry registry;
-    private final Timer untilServed;
+    private final ModelMetrics modelMetrics;
     /** Releases refused, by version and offset, so the same bytes are not opened again. */
     private final Set<String> refused = new HashSet<>();
     private ClassifierPool pool;
@@ -63,11 +60,7 @@ public final class ModelFollower implements AutoCloseable {
         this.producerConfig = producerConfig;
         this.workDir = workDir;
         this.instance = instance;
-        this.registry = registry;
-        this.untilServed = Timer.builder("digits.model.switch.latency")
-                .description("From the control record naming a version live to its first forward pass here")
-                .publishPercentileHistogram().minimumExpectedValue(Duration.ofMillis(10))
-                .maximumExpectedValue(Duration.ofMinutes(2)).register(registry);
+        this.modelMetrics = new ModelMetrics(registry);
         reader.readToEnd(READ_TIMEOUT);
     }
 
@@ -105,7 +98,7 @@ public final class ModelFollower implements AutoCloseable {
         target.onFirstBatch(version -> {
             final long requestedAt = switchRequestedAt;
             if (requestedAt > 0 && version.equals(switchingTo)) {
-                untilServed.record(Math.max(0, System.currentTimeMillis() - requestedAt), TimeUnit.MILLISECONDS);
+                modelMetrics.served(System.currentTimeMillis() - requestedAt);
                 switchRequestedAt = -1;
             }
         });
@@ -164,7 +157,7 @@ public final class ModelFollower implements AutoCloseable {
         pool.serve(live, shadow);
         metrics.modelVersion(live.modelVersion());
         if (!live.modelVersion().equals(from)) {
-            switches("switched").increment();
+            modelMetrics.switched();
             log.info("Switched from model {} to {}", from, live.modelVersion());
         }
     }
@@ -197,9 +190,7 @@ public final class ModelFollower implements AutoCloseable {
     private void refuse(final String version, final long offset, final String reason, final String message) {
         log.error("Refused model release {} ({}): {}; still serving {}", version, reason, message,
                 pool == null ? "the local model" : pool.modelVersion());
-        Counter.builder("digits.model.releases.refused").tag("reason", reason)
-                .description("Model releases refused, by reason").register(registry).increment();
-        switches("refused").increment();
+        modelMetrics.refused(reason);
         try (ReleaseLog.Writer writer = new ReleaseLog.Writer(producerConfig)) {
             writer.status(new ModelStatus(version, ModelStatus.REFUSED, reason, clip(message), instance,
                     System.currentTimeMillis()));
@@ -208,13 +199,15 @@ public final class ModelFollower implements AutoCloseable {
         }
     }
 
-    private Counter switches(final String result) {
-        return Counter.builder("digits.model.switches").tag("result", result)
-                .description("Model switches the control record asked for, by result").register(registry);
-    }
-
     private static String clip(final String message) {
         return message == null || message.length() <= 4000 ? message : message.substring(0, 4000);
+    }
+
+    /** The offline test accuracy a published version's metadata gives, if any. */
+    public Optional<Double> testAccuracy(final String version) {
+        return reader.state().release(version).map(ReleaseLog.Release::metadata)
+                .filter(metadata -> metadata.testMetrics() != null)
+                .map(metadata -> metadata.testMetrics().get("accuracy"));
     }
 
     /** The newest control record, for the dashboard and /api/summary. */

@@ -67,12 +67,13 @@ public final class StreamService implements AutoCloseable {
     private final KafkaProducer<String, DigitImage> canvas;
     private final ProgressWatch progress;
     private final ModelFollower follower;
+    private final ModelGovernor governor;
 
     private StreamService(final EmbeddedKafkaBroker broker, final KafkaStreams streams,
             final ClassifierPool classifiers, final HttpEndpoints http, final String bootstrapServers,
             final JvmGcMetrics gcMetrics, final StreamMetrics metrics, final DashboardFeed feed,
             final KafkaProducer<String, DigitImage> canvas, final ProgressWatch progress,
-            final ModelFollower follower) {
+            final ModelFollower follower, final ModelGovernor governor) {
         this.broker = broker;
         this.streams = streams;
         this.classifiers = classifiers;
@@ -84,14 +85,20 @@ public final class StreamService implements AutoCloseable {
         this.canvas = canvas;
         this.progress = progress;
         this.follower = follower;
+        this.governor = governor;
     }
 
     private static void publishLocal(final AppConfig config, final Path model, final String instance) {
+        new Releases(clientConfig(config), config.replicationFactor(), instance + " (its local model, new to "
+                + Topics.MODELS + ")").publish(model, false);
+    }
+
+    /** The settings of every kind of client the app has, for {@link Releases}' producer, consumer and admin. */
+    private static Map<String, Object> clientConfig(final AppConfig config) {
         final Map<String, Object> clientConfig = new HashMap<>(config.consumerConfig());
         clientConfig.putAll(config.producerConfig());
         clientConfig.putAll(config.adminConfig());
-        new Releases(clientConfig, config.replicationFactor(), instance + " (its local model, new to "
-                + Topics.MODELS + ")").publish(model, false);
+        return clientConfig;
     }
 
     private static String hostName() {
@@ -187,8 +194,13 @@ public final class StreamService implements AutoCloseable {
                 log.error("Stream thread failed again; shutting down", exception);
                 return StreamsUncaughtExceptionHandler.StreamThreadExceptionResponse.SHUTDOWN_CLIENT;
             });
+            final ModelFollower releases = follower;
             final DashboardFeed feed = new DashboardFeed(config.consumerConfig(), metrics, recentImages,
-                    classifiers::modelVersion);
+                    () -> new DashboardFeed.Models(classifiers.modelVersion(), classifiers.shadowVersion(),
+                            releases.control().orElse(null)));
+            final ModelGovernor governor = new ModelGovernor(config.modelPolicy(), follower,
+                    new Releases(clientConfig(config), config.replicationFactor(), applicationId + "@" + hostName()));
+            feed.onAccuracy(governor::onAccuracy);
             final KafkaProducer<String, DigitImage> canvas = canvasProducer(config);
             final ProgressWatch progress = new ProgressWatch(Admin.create(adminConfig),
                     props.getProperty(StreamsConfig.APPLICATION_ID_CONFIG), () -> ownedInputs(streams),
@@ -205,7 +217,7 @@ public final class StreamService implements AutoCloseable {
             log.info("Classifying {} with model {} on {}; dashboard on http://localhost:{}/ (also /metrics, /health)",
                     Topics.IMAGES, classifier.modelVersion(), config.bootstrapServers(), http.port());
             return new StreamService(broker, streams, classifiers, http, config.bootstrapServers(), gcMetrics, metrics,
-                    feed, canvas, progress, follower);
+                    feed, canvas, progress, follower, governor);
         } catch (final RuntimeException e) {
             if (follower != null) {
                 follower.close();
@@ -262,6 +274,7 @@ public final class StreamService implements AutoCloseable {
         // Leave the group at once, so a restarted instance gets the partitions without waiting out
         // the session timeout (Streams stays in the group on close by default).
         http.close();
+        governor.close();
         follower.close();
         progress.close();
         canvas.close(CANVAS_SEND_TIMEOUT);

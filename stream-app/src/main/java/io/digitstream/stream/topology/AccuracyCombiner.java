@@ -15,8 +15,9 @@ import org.apache.kafka.streams.state.KeyValueStore;
 import io.digitstream.schemas.ClassAccuracy;
 
 /**
- * Counts labeled predictions per true class (and for all classes) inside the task, and forwards
- * the partial counts every flush interval, keyed by class, to be merged into the accuracy windows.
+ * Counts labeled predictions per true class (and for all classes) and model version inside the
+ * task, and forwards the partial counts every flush interval, keyed by class and version ({@link
+ * #groupKey}), to be merged into the accuracy windows: the live and the shadow model apart.
  *
  * <p>A map-side combiner: without it every labeled image crossed the repartition topic twice
  * (once for its class, once for "all") and updated ten window-store entries, which cost about a
@@ -31,6 +32,8 @@ public final class AccuracyCombiner implements Processor<String, LabeledPredicti
 
     public static final String PARTIALS_STORE = "accuracy-partials";
     private static final char BUCKET_SEPARATOR = '@';
+    /** Between class and version; a class is a digit or "all", a version has no '/'. */
+    private static final char VERSION_SEPARATOR = '/';
 
     /** How far inside the grace period an old labeled prediction is placed; see {@link #countedAt}. */
     private static final Duration MAX_GRACE_MARGIN = Duration.ofSeconds(30);
@@ -82,8 +85,9 @@ public final class AccuracyCombiner implements Processor<String, LabeledPredicti
         startFlushTimer();
         final long time = countedAt(record.timestamp());
         final long bucket = time - Math.floorMod(time, advance.toMillis());
-        count(Integer.toString(record.value().label()), bucket, record.value(), time);
-        count(ClassAccuracy.ALL_CLASSES, bucket, record.value(), time);
+        count(groupKey(Integer.toString(record.value().label()), record.value().modelVersion()), bucket,
+                record.value(), time);
+        count(groupKey(ClassAccuracy.ALL_CLASSES, record.value().modelVersion()), bucket, record.value(), time);
     }
 
     /**
@@ -95,6 +99,16 @@ public final class AccuracyCombiner implements Processor<String, LabeledPredicti
     private long countedAt(final long eventTime) {
         final long margin = Math.min(grace.toMillis() / 2, MAX_GRACE_MARGIN.toMillis());
         return Math.max(eventTime, context.currentSystemTimeMs() - grace.toMillis() + margin);
+    }
+
+    /** The key accuracy is counted under: a true class and a model version, each version counted apart. */
+    static String groupKey(final String trueClass, final String modelVersion) {
+        return trueClass + VERSION_SEPARATOR + modelVersion;
+    }
+
+    /** The true class of a {@link #groupKey}. */
+    static String trueClass(final String groupKey) {
+        return groupKey.substring(0, groupKey.indexOf(VERSION_SEPARATOR));
     }
 
     private void count(final String trueClass, final long bucket, final LabeledPrediction prediction,
@@ -109,8 +123,8 @@ public final class AccuracyCombiner implements Processor<String, LabeledPredicti
     void flush() {
         for (final Map.Entry<String, AccuracyTally> partial : current.entrySet()) {
             final String key = partial.getKey();
-            final String trueClass = key.substring(0, key.indexOf(BUCKET_SEPARATOR));
-            context.forward(new Record<>(trueClass, partial.getValue(), partial.getValue().latestEventTime()));
+            final String group = key.substring(0, key.lastIndexOf(BUCKET_SEPARATOR));
+            context.forward(new Record<>(group, partial.getValue(), partial.getValue().latestEventTime()));
             partials.delete(key);
         }
         current.clear();

@@ -53,7 +53,7 @@ import io.digitstream.schemas.Prediction;
  * the longer one for that case, and the stream thread asks for a commit at the short interval
  * whenever it forwards predictions, unless it is {@link #backlogged(long) backlogged}.
  */
-public final class BatchingClassifier implements Processor<String, DecodedImage, String, Prediction> {
+public final class BatchingClassifier implements Processor<String, DecodedImage, String, Classified> {
 
     public static final String BUFFER_STORE = "inference-buffer";
     /** How often, per batch wait, a finished batch is looked for when no image arrives to look for it. */
@@ -74,7 +74,7 @@ public final class BatchingClassifier implements Processor<String, DecodedImage,
     private final TopologySettings settings;
     private final StreamMetrics metrics;
     private final ClassifiedImages classified;
-    private ProcessorContext<String, Prediction> context;
+    private ProcessorContext<String, Classified> context;
     private KeyValueStore<Bytes, DecodedImage> buffer;
     /** The buffer's images not yet handed over, in input order, so a batch reads nothing back from the store. */
     private final List<Buffered> pending = new ArrayList<>();
@@ -114,7 +114,7 @@ public final class BatchingClassifier implements Processor<String, DecodedImage,
     }
 
     @Override
-    public void init(final ProcessorContext<String, Prediction> processorContext) {
+    public void init(final ProcessorContext<String, Classified> processorContext) {
         this.context = processorContext;
         this.buffer = processorContext.getStateStore(BUFFER_STORE);
         UnloggedDeletes.skip(buffer);
@@ -230,13 +230,21 @@ public final class BatchingClassifier implements Processor<String, DecodedImage,
             final Prediction prediction = new Prediction(image.id(), result.predicted(), result.confidence(),
                     result.probabilities(), modelVersion, label,
                     label == null ? null : label == result.predicted(), image.eventTime(), now);
+            Prediction shadow = null;
+            if (done.shadowResults() != null) {
+                final Classification second = done.shadowResults().get(i);
+                shadow = new Prediction(image.id(), second.predicted(), second.confidence(), second.probabilities(),
+                        done.shadowVersion(), label, label == null ? null : label == second.predicted(),
+                        image.eventTime(), now);
+                metrics.shadowPrediction(second.predicted() == result.predicted());
+            }
             metrics.prediction(result.predicted(), result.confidence(), now - image.eventTime());
             metrics.stages(buffered.readAtMs() - image.eventTime(), batch.handedOverAtMs() - buffered.readAtMs(),
                     now - batch.handedOverAtMs());
             classified.classified(image.id(), image.pixels());
             // Dated by event time, but never ahead of the clock (Kafka Streams', as the decode stage
             // did): the broker refuses records far ahead, and windows would take them as the present.
-            context.forward(new Record<>(image.id(), prediction,
+            context.forward(new Record<>(image.id(), new Classified(prediction, shadow),
                     Math.min(image.eventTime(), context.currentSystemTimeMs())));
             // put(null) deletes like delete() without reading back and decoding the old value.
             buffer.put(buffered.key(), null);

@@ -39,8 +39,9 @@ import io.digitstream.schemas.Topics;
  *
  * <pre>
  * digits.images -> decode-image -> classify (micro-batches) -> digits.predictions
- *                                            |
+ *                                            |                 (shadow model's) -> digits.predictions.shadow
  * digits.labels -> check-label -> label-join <+ -> accuracy-partials -> accuracy windows -> digits.accuracy
+ *                                                  (per true class and model version)
  * </pre>
  *
  * Anything that cannot be read or decoded goes to digits.dlq through {@link DeadLetters}.
@@ -92,11 +93,16 @@ public final class DigitStreamTopology {
         builder.addStateStore(Stores.keyValueStoreBuilder(
                 Stores.inMemoryKeyValueStore(BatchingClassifier.BUFFER_STORE), Serdes.Bytes(),
                 new DecodedImageSerde()).withLoggingEnabled(Map.of()).withCachingEnabled());
-        final KStream<String, Prediction> predictions = images.process(
+        final KStream<String, Classified> predictions = images.process(
                 () -> new BatchingClassifier(classifiers, settings, metrics, classified), Named.as(CLASSIFY_STAGE),
                 BatchingClassifier.BUFFER_STORE);
-        predictions.to(Topics.PREDICTIONS, Produced.with(KEYS, JsonSerde.serdeFor(Prediction.class))
-                .withName("predictions-out"));
+        predictions.mapValues(Classified::live, Named.as("live-predictions"))
+                .to(Topics.PREDICTIONS, Produced.with(KEYS, JsonSerde.serdeFor(Prediction.class))
+                        .withName("predictions-out"));
+        predictions.filter((id, both) -> both.shadow() != null, Named.as("shadowed"))
+                .mapValues(Classified::shadow, Named.as("shadow-predictions"))
+                .to(Topics.PREDICTIONS_SHADOW, Produced.with(KEYS, JsonSerde.serdeFor(Prediction.class))
+                        .withName("shadow-predictions-out"));
 
         builder.addStateStore(logged(Stores.keyValueStoreBuilder(
                 Stores.inMemoryKeyValueStore(LabelJoiner.AWAITING_LABEL_STORE), KEYS,
@@ -125,13 +131,15 @@ public final class DigitStreamTopology {
                 .groupByKey(Grouped.with(ACCURACY_STORE, KEYS, AccuracyTally.serde()))
                 .windowedBy(TimeWindows.ofSizeAndGrace(settings.accuracyWindow(), settings.accuracyGrace())
                         .advanceBy(settings.accuracyAdvance()))
-                .aggregate(AccuracyTally::new, (trueClass, partial, tally) -> tally.merge(partial),
+                .aggregate(AccuracyTally::new, (group, partial, tally) -> tally.merge(partial),
                         Named.as("accuracy"),
                         Materialized.<String, AccuracyTally, WindowStore<Bytes, byte[]>>as(ACCURACY_STORE)
                                 .withKeySerde(KEYS).withValueSerde(AccuracyTally.serde()))
                 .toStream(Named.as("accuracy-updates"))
-                .map((window, tally) -> KeyValue.pair(window.key(), tally.toRecord(window.key(), window.window())),
-                        Named.as("accuracy-rows"))
+                .map((window, tally) -> {
+                    final String trueClass = AccuracyCombiner.trueClass(window.key());
+                    return KeyValue.pair(trueClass, tally.toRecord(trueClass, window.window()));
+                }, Named.as("accuracy-rows"))
                 .peek((trueClass, row) -> metrics.accuracy(row), Named.as("accuracy-metrics"))
                 .to(Topics.ACCURACY, Produced.with(KEYS, JsonSerde.serdeFor(ClassAccuracy.class))
                         .withName("accuracy-out"));

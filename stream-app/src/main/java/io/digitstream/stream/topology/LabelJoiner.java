@@ -80,13 +80,14 @@ public final class LabelJoiner implements Processor<String, JoinInput, String, L
     public void process(final Record<String, JoinInput> record) {
         final JoinInput input = record.value();
         if (input.prediction() != null) {
-            onPrediction(record, input.prediction());
+            onPrediction(record, input.prediction(), input.shadow());
         } else {
             onLabel(record, input.label());
         }
     }
 
-    private void onPrediction(final Record<String, JoinInput> record, final Prediction prediction) {
+    private void onPrediction(final Record<String, JoinInput> record, final Prediction prediction,
+            final Prediction shadow) {
         Integer label = prediction.label();
         if (label == null) {
             final PendingLabel late = awaitingPrediction.delete(prediction.id());
@@ -96,7 +97,8 @@ public final class LabelJoiner implements Processor<String, JoinInput, String, L
                     return;
                 }
                 awaitingLabel.put(prediction.id(), new PendingPrediction(prediction.predicted(),
-                        prediction.modelVersion(), prediction.eventTime(), context.currentSystemTimeMs()));
+                        prediction.modelVersion(), prediction.eventTime(), context.currentSystemTimeMs(),
+                        shadow == null ? null : shadow.predicted(), shadow == null ? null : shadow.modelVersion()));
                 waitingPredictions++;
                 return;
             }
@@ -105,6 +107,10 @@ public final class LabelJoiner implements Processor<String, JoinInput, String, L
         }
         emit(record, new LabeledPrediction(prediction.id(), label, prediction.predicted(), prediction.modelVersion()),
                 prediction.eventTime());
+        if (shadow != null) {
+            emit(record, new LabeledPrediction(prediction.id(), label, shadow.predicted(), shadow.modelVersion()),
+                    prediction.eventTime());
+        }
     }
 
     /** A label checked by {@link DigitStreamTopology.LabelCheck}: an id and a digit. */
@@ -114,6 +120,10 @@ public final class LabelJoiner implements Processor<String, JoinInput, String, L
             waitingPredictions--;
             emit(record, new LabeledPrediction(label.id(), label.label(), prediction.predicted(),
                     prediction.modelVersion()), prediction.eventTime());
+            if (prediction.shadowPredicted() != null) {
+                emit(record, new LabeledPrediction(label.id(), label.label(), prediction.shadowPredicted(),
+                        prediction.shadowVersion()), prediction.eventTime());
+            }
         } else {
             if (waitingLabels >= maxPending) {
                 throw new InvalidMessageException("too-many-pending-labels", "label for image " + label.id()

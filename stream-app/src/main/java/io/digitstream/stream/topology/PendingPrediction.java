@@ -7,6 +7,9 @@ package io.digitstream.stream.topology;
  * @param modelVersion the model that predicted it
  * @param eventTime    the image's event time, epoch milliseconds
  * @param arrivedAt    Kafka Streams' wall-clock milliseconds when it reached the join
+ * @param shadowPredicted the shadow model's digit, or null when none ran
+ * @param shadowVersion   the shadow model, or null
  */
-public record PendingPrediction(int predicted, String modelVersion, long eventTime, long arrivedAt) {
+public record PendingPrediction(int predicted, String modelVersion, long eventTime, long arrivedAt,
+        Integer shadowPredicted, String shadowVersion) {
 }

@@ -34,6 +34,8 @@ public final class StreamMetrics {
     private final Map<String, Long> latestWindowPerClass = new ConcurrentHashMap<>();
     /** Pending join entries per task: [predictions awaiting a label, labels awaiting a prediction]. */
     private final Map<String, long[]> pendingByTask = new ConcurrentHashMap<>();
+    private final Counter shadowPredictions;
+    private final Counter shadowAgreements;
     private final Counter labelsUnmatched;
     private final Counter predictionsNeverLabeled;
     private final AtomicReference<Gauge> servingVersion = new AtomicReference<>();
@@ -66,6 +68,10 @@ public final class StreamMetrics {
                 .description("Late labels held until their prediction arrives").register(registry);
         Gauge.builder("digits.predictions.awaiting.label", () -> pendingTotal(0))
                 .description("Unlabeled predictions held for a late label").register(registry);
+        shadowPredictions = Counter.builder("digits.shadow.predictions")
+                .description("Images the shadow model classified beside the live one").register(registry);
+        shadowAgreements = Counter.builder("digits.shadow.agreements")
+                .description("Images the shadow model gave the live model's digit").register(registry);
         labelsUnmatched = Counter.builder("digits.labels.unmatched")
                 .description("Labels whose prediction did not arrive within the join window").register(registry);
         predictionsNeverLabeled = Counter.builder("digits.predictions.unlabeled")
@@ -122,6 +128,14 @@ public final class StreamMetrics {
         }
     }
 
+    /** Counts one shadow prediction, and whether it agreed with the live model's. */
+    public void shadowPrediction(final boolean agreed) {
+        shadowPredictions.increment();
+        if (agreed) {
+            shadowAgreements.increment();
+        }
+    }
+
     public void imageIn() {
         imagesIn.increment();
     }
@@ -165,16 +179,21 @@ public final class StreamMetrics {
         predictionsNeverLabeled.increment();
     }
 
-    /** Keeps the accuracy of the newest window of each class as {@code digits_accuracy{class=...}}. */
+    /**
+     * Keeps the accuracy of the newest window of each class and model version as {@code
+     * digits_accuracy{class=...,version=...}}: the live and the shadow model side by side.
+     */
     public void accuracy(final ClassAccuracy row) {
-        final Long latest = latestWindowPerClass.merge(row.trueClass(), row.windowStart(), Math::max);
+        final String key = row.trueClass() + "/" + row.modelVersion();
+        final Long latest = latestWindowPerClass.merge(key, row.windowStart(), Math::max);
         if (latest != row.windowStart()) {
             return;
         }
-        accuracyPerClass.computeIfAbsent(row.trueClass(), trueClass -> {
+        accuracyPerClass.computeIfAbsent(key, k -> {
             final AtomicReference<Double> value = new AtomicReference<>(Double.NaN);
-            Gauge.builder("digits.accuracy", value, AtomicReference::get).tag("class", trueClass)
-                    .description("Accuracy in the newest window, by true class (all = every class)")
+            Gauge.builder("digits.accuracy", value, AtomicReference::get).tag("class", row.trueClass())
+                    .tag("version", String.valueOf(row.modelVersion()))
+                    .description("Accuracy in the newest window, by true class (all = every class) and model version")
                     .register(registry);
             return value;
         }).set(row.accuracy());

@@ -165,6 +165,11 @@ class DeploymentFilesTest {
         metrics.predictionNeverLabeled();
         metrics.pending("0_0", 1, 1);
         metrics.accuracy(new ClassAccuracy("all", 0, 1, 1, 1, 1.0, new long[10], "v1"));
+        metrics.shadowPrediction(true);
+        final ModelMetrics models = new ModelMetrics(registry);
+        models.switched();
+        models.refused("bad-sha256");
+        models.served(800);
         final String scrape = registry.scrape();
 
         final JsonNode dashboard = new ObjectMapper().readTree(

@@ -66,7 +66,8 @@ class ForeignRecordsTest {
     void theDashboardShowsTheAppsRecordsAndSkipsTheRest() throws Exception {
         final StreamMetrics metrics = new StreamMetrics(new PrometheusMeterRegistry(PrometheusConfig.DEFAULT));
         try (DashboardFeed feed = new DashboardFeed(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG,
-                broker.bootstrapServers()), metrics, new RecentImages(), () -> "v1")) {
+                broker.bootstrapServers()), metrics, new RecentImages(),
+                () -> new DashboardFeed.Models("v1", null, null))) {
             await().atMost(Duration.ofMinutes(1)).until(() -> feed.prediction("p-1") != null
                     && !feed.snapshot().accuracy().isEmpty());
             assertThat(feed.prediction("fake")).isNull();

@@ -209,6 +209,103 @@ class ModelLifecycleTest {
         }
     }
 
+    @Test
+    void aShadowIsPromotedOnItsAccuracyAndABadModelIsRolledBackByItself() throws Exception {
+        settings.put(AppConfig.ACCURACY_WINDOW_MS, "10000");
+        settings.put(AppConfig.ACCURACY_ADVANCE_MS, "10000");
+        settings.put(AppConfig.PROMOTE_AUTO, "true");
+        settings.put(AppConfig.PROMOTE_MIN_IMAGES, "150");
+        settings.put(AppConfig.ROLLBACK_AUTO, "true");
+        settings.put(AppConfig.ROLLBACK_MIN_IMAGES, "150");
+        final Path v2 = TestFixtures.saveModel(dir, V2);
+        // Untrained: it passes its own self-test but gets about one digit in ten right, far below the
+        // 99% its metadata claims.
+        final Path bad = TestFixtures.saveModel(dir, "bad-model", DigitNetwork.create(3, 1e-3), 0.99);
+        final MnistDataset test = TestFixtures.mnist().test();
+        try (StreamService service = StreamService.start(AppConfig.load(null, Map.of(), settings));
+                KafkaProducer<String, String> producer = producer()) {
+            service.awaitRunning(TIMEOUT);
+            final String bootstrap = "--bootstrap-servers=" + broker.bootstrapServers();
+            assertThat(TestFixtures.runForOutput("model", "publish", v2.toString(), "--shadow", bootstrap))
+                    .contains("shadow: " + V2);
+            final int[] sent = {0};
+            final Runnable sendSome = () -> {
+                for (int i = 0; i < 50; i++, sent[0]++) {
+                    final int index = sent[0] % test.count();
+                    final String id = "auto-" + sent[0];
+                    producer.send(new ProducerRecord<>(Topics.IMAGES, id, json(DigitImage.ofPixels(id,
+                            TestFixtures.pixels(index), test.label(index), System.currentTimeMillis(), "auto"))));
+                }
+                producer.flush();
+            };
+            await().atMost(TIMEOUT).pollInterval(Duration.ofMillis(250)).until(() -> {
+                sendSome.run();
+                return V2.equals(releases().read().control().map(ModelControl::live).orElse(null));
+            });
+            final ModelControl promoted = releases().read().control().orElseThrow();
+            assertThat(promoted.shadow()).isNull();
+            assertThat(lastChange(promoted)).satisfies(change -> {
+                assertThat(change.action()).isEqualTo("promote");
+                assertThat(change.reason()).startsWith("automatic: " + V2);
+            });
+            await().atMost(TIMEOUT).until(() -> get(service, "/health").contains(V2));
+
+            assertThat(TestFixtures.runForOutput("model", "publish", bad.toString(), bootstrap))
+                    .contains("live: bad-model");
+            await().atMost(TIMEOUT).pollInterval(Duration.ofMillis(250)).until(() -> {
+                sendSome.run();
+                final ModelControl control = releases().read().control().orElseThrow();
+                return V2.equals(control.live()) && "rollback".equals(lastChange(control).action());
+            });
+            assertThat(lastChange(releases().read().control().orElseThrow()).reason())
+                    .startsWith("automatic: bad-model").contains("below its test accuracy of 99.00%");
+            final String list = TestFixtures.runForOutput("model", "list", bootstrap);
+            assertThat(list).containsPattern(V2 + " +live").containsPattern("bad-model +published")
+                    .contains("rollback").contains("promote");
+
+            // And by command: the model live before the promotion comes back.
+            assertThat(TestFixtures.runForOutput("model", "rollback", bootstrap)).contains("live: " + V1);
+            await().atMost(TIMEOUT).until(() -> get(service, "/health").contains(V1));
+        }
+    }
+
+    @Test
+    void everyInstanceSwitchesAndOneStartedLaterStartsOnTheLiveVersion() throws Exception {
+        final Path v2 = TestFixtures.saveModel(dir, V2);
+        final List<StreamService> instances = new ArrayList<>();
+        try {
+            for (int i = 0; i < 2; i++) {
+                instances.add(StreamService.start(AppConfig.load(null, Map.of(), instance(i))));
+            }
+            for (final StreamService instance : instances) {
+                instance.awaitRunning(TIMEOUT);
+                assertThat(get(instance, "/health")).contains(V1);
+            }
+            releases().publish(v2, false);
+            for (final StreamService instance : instances) {
+                await().atMost(TIMEOUT).until(() -> get(instance, "/health").contains(V2));
+            }
+            // Its local model is V1, published before: the topic's control record decides.
+            final StreamService third = StreamService.start(AppConfig.load(null, Map.of(), instance(2)));
+            instances.add(third);
+            assertThat(get(third, "/health")).contains(V2);
+            assertThat(get(third, "/metrics")).doesNotContain("digits_model_switches_total{result=\"switched\"} 1");
+        } finally {
+            instances.forEach(StreamService::close);
+        }
+    }
+
+    /** The settings of one of several instances of the same app: its own state directory and port. */
+    private Map<String, String> instance(final int number) {
+        final Map<String, String> own = new HashMap<>(settings);
+        own.put("state.dir", dir.resolve("state-" + number).toString());
+        return own;
+    }
+
+    private static ModelControl.Change lastChange(final ModelControl control) {
+        return control.history().get(control.history().size() - 1);
+    }
+
     private Releases releases() {
         return new Releases(clientConfig(), (short) 1, "test");
     }

@@ -244,7 +244,7 @@ class StreamServiceTest {
             return metrics[0].contains("digits_dead_letters_total{reason=\"pixel-out-of-range\"}");
         });
         assertThat(metrics[0]).contains("digits_predictions_total{digit=\"7\"}")
-                .contains("digits_accuracy{class=\"all\"}")
+                .contains("digits_accuracy{class=\"all\",version=\"" + TestFixtures.MODEL_VERSION + "\"}")
                 .contains("digits_latency_seconds_bucket")
                 .contains("kafka_stream");
     }

@@ -23,7 +23,6 @@ import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 
 import io.digitstream.model.DigitNetwork;
-import io.digitstream.schemas.Prediction;
 import io.digitstream.stream.TestFixtures;
 
 class BatchingClassifierTest {
@@ -34,7 +33,7 @@ class BatchingClassifierTest {
     /** Enough blank images to keep the inference worker busy far longer than a batch takes to feed. */
     private static final int BLOCKING_IMAGES = 1_000;
 
-    private final MockProcessorContext<String, Prediction> context = new MockProcessorContext<>();
+    private final MockProcessorContext<String, Classified> context = new MockProcessorContext<>();
     private ClassifierPool pool;
     private BatchingClassifier classifier;
     private int fed;
@@ -56,7 +55,7 @@ class BatchingClassifierTest {
     }
 
     /** An inference buffer store, as the topology has it but without a changelog, added to {@code processorContext}. */
-    private static KeyValueStore<Bytes, DecodedImage> bufferOf(final MockProcessorContext<String, Prediction> processorContext) {
+    private static KeyValueStore<Bytes, DecodedImage> bufferOf(final MockProcessorContext<String, Classified> processorContext) {
         final KeyValueStore<Bytes, DecodedImage> buffer = Stores.keyValueStoreBuilder(
                 Stores.inMemoryKeyValueStore(BatchingClassifier.BUFFER_STORE), Serdes.Bytes(),
                 new DecodedImageSerde()).withLoggingDisabled().build();
@@ -68,7 +67,7 @@ class BatchingClassifierTest {
 
     @Test
     void restoresBufferedImagesInArrivalOrderAndClassifiesThemBeforeNewOnes() {
-        final MockProcessorContext<String, Prediction> restarted = new MockProcessorContext<>();
+        final MockProcessorContext<String, Classified> restarted = new MockProcessorContext<>();
         final KeyValueStore<Bytes, DecodedImage> buffer = bufferOf(restarted);
         // Left buffered by a task that stopped, put in another order than they arrived.
         buffer.put(SequenceKeys.key(7), blank("seven"));

@@ -37,6 +37,8 @@ import org.junit.jupiter.params.provider.MethodSource;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 
+import io.digitstream.model.DigitClassifier;
+import io.digitstream.model.ModelMetadata;
 import io.digitstream.schemas.ClassAccuracy;
 import io.digitstream.schemas.DigitImage;
 import io.digitstream.schemas.DigitLabel;
@@ -470,6 +472,43 @@ class DigitStreamTopologyTest {
             assertThat(row.modelVersion()).isEqualTo(TestFixtures.MODEL_VERSION);
         });
         assertThat(rows.get(ClassAccuracy.ALL_CLASSES + "@" + START.toEpochMilli()).total()).isEqualTo(20);
+    }
+
+    @Test
+    void aShadowModelClassifiesTheSameImagesIntoItsOwnTopicAndAccuracyRows() {
+        final String shadowVersion = "shadow-model";
+        final DigitClassifier live = TestFixtures.classifier();
+        // The same weights under another version, so both models' rows are known exactly.
+        classifiers.serve(live, new DigitClassifier(TestFixtures.network(), new ModelMetadata(shadowVersion,
+                Instant.now(), null, null, Map.of(), Map.of(), 1, 1, Map.of())));
+        final TestOutputTopic<String, Prediction> shadow = driver.createOutputTopic(Topics.PREDICTIONS_SHADOW,
+                new StringDeserializer(), JsonSerde.serdeFor(Prediction.class));
+        for (int i = 0; i < 12; i++) {
+            final boolean lateLabel = i % 3 == 0;
+            images.pipeInput("s" + i, json(DigitImage.ofPixels("s" + i, TestFixtures.pixels(i),
+                    lateLabel ? null : TestFixtures.mnist().test().label(i), null, null)));
+            if (lateLabel) {
+                labels.pipeInput("s" + i, json(new DigitLabel("s" + i, TestFixtures.mnist().test().label(i))));
+            }
+        }
+        driver.advanceWallClockTime(WAIT);
+        driver.advanceWallClockTime(WAIT);
+
+        final Map<String, Prediction> livePredictions = predictions.readKeyValuesToMap();
+        final Map<String, Prediction> shadowPredictions = shadow.readKeyValuesToMap();
+        assertThat(livePredictions).hasSize(12).allSatisfy((id, p) ->
+                assertThat(p.modelVersion()).isEqualTo(TestFixtures.MODEL_VERSION));
+        assertThat(shadowPredictions).hasSize(12).allSatisfy((id, p) -> {
+            assertThat(p.modelVersion()).isEqualTo(shadowVersion);
+            assertThat(p.predicted()).isEqualTo(livePredictions.get(id).predicted());
+        });
+        final Map<String, ClassAccuracy> all = new HashMap<>();
+        accuracy.readValuesToList().stream().filter(row -> row.trueClass().equals(ClassAccuracy.ALL_CLASSES))
+                .forEach(row -> all.put(row.modelVersion(), row));
+        assertThat(all.keySet()).containsExactlyInAnyOrder(TestFixtures.MODEL_VERSION, shadowVersion);
+        assertThat(all.values()).allSatisfy(row -> assertThat(row.total()).isEqualTo(12));
+        assertThat(all.get(shadowVersion).correct()).isEqualTo(all.get(TestFixtures.MODEL_VERSION).correct());
+        assertThat(metrics.registry().get("digits.shadow.agreements").counter().count()).isEqualTo(12);
     }
 
     /** The newest row of each class and window, keyed "class" or, when windows differ, "class@start". */
