@@ -12,13 +12,13 @@ import org.apache.kafka.streams.kstream.Consumed;
 import org.apache.kafka.streams.kstream.Produced;
 
 import io.digitstream.model.DigitClassifier;
+import io.digitstream.schemas.DecodedImage;
 import io.digitstream.schemas.DigitImage;
+import io.digitstream.schemas.ImageDecoder;
 import io.digitstream.schemas.JsonSerde;
 import io.digitstream.schemas.Prediction;
 import io.digitstream.schemas.Topics;
 import io.digitstream.stream.service.AppConfig;
-import io.digitstream.stream.topology.DecodedImage;
-import io.digitstream.stream.topology.ImageDecoder;
 
 /**
  * The baseline a user would compare the stream app against: the same model and broker in a Kafka

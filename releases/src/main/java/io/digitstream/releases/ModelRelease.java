@@ -106,27 +106,12 @@ public final class ModelRelease {
      * @throws ModelArtifactException with the reason of the first check that fails
      */
     public static Opened open(final String key, final byte[] value, final Path workDir) {
-        if (value == null || value.length == 0) {
-            throw new ModelArtifactException(NOT_A_RELEASE, "release " + key + " is empty", null);
-        }
-        if (value.length > MAX_BYTES) {
-            throw new ModelArtifactException(TOO_LARGE, "release " + key + " has " + value.length
-                    + " bytes, more than a release may have (" + MAX_BYTES + ")", null);
-        }
+        checkSize(key, value);
         Path directory = null;
         try {
             Files.createDirectories(workDir);
             directory = Files.createTempDirectory(workDir, "release-");
-            unpack(key, value, directory);
-            final ModelMetadata metadata = readMetadata(key, directory);
-            if (!key.equals(metadata.version())) {
-                throw new ModelArtifactException(VERSION_MISMATCH, "release " + key + " holds model version "
-                        + metadata.version() + "; publish it under its own version", null);
-            }
-            if (metadata.modelFile() != null && !ModelArtifact.MODEL_FILE.equals(metadata.modelFile())) {
-                throw new ModelArtifactException(NOT_A_RELEASE, "release " + key + " names model file '"
-                        + metadata.modelFile() + "'; a release's is " + ModelArtifact.MODEL_FILE, null);
-            }
+            final ModelMetadata metadata = extract(key, value, directory);
             final DigitClassifier classifier = DigitClassifier.load(directory);
             final SelfTest selfTest = SelfTest.read(directory).orElseThrow(() -> new ModelArtifactException(
                     NOT_A_RELEASE, "release " + key + " has no " + SelfTest.FILE, null));
@@ -141,6 +126,29 @@ public final class ModelRelease {
         } finally {
             deleteQuietly(directory);
         }
+    }
+
+    /**
+     * Writes the three files of a release into {@code directory} as a model artifact, after checking
+     * its form and version (not the network: {@link #open} does that).
+     *
+     * @return its metadata
+     */
+    public static ModelMetadata extract(final String key, final byte[] value, final Path directory)
+            throws IOException {
+        checkSize(key, value);
+        Files.createDirectories(directory);
+        unpack(key, value, directory);
+        final ModelMetadata metadata = readMetadata(key, directory);
+        if (!key.equals(metadata.version())) {
+            throw new ModelArtifactException(VERSION_MISMATCH, "release " + key + " holds model version "
+                    + metadata.version() + "; publish it under its own version", null);
+        }
+        if (metadata.modelFile() != null && !ModelArtifact.MODEL_FILE.equals(metadata.modelFile())) {
+            throw new ModelArtifactException(NOT_A_RELEASE, "release " + key + " names model file '"
+                    + metadata.modelFile() + "'; a release's is " + ModelArtifact.MODEL_FILE, null);
+        }
+        return metadata;
     }
 
     /** Writes the three files of a release into {@code directory}, refusing anything else in it. */
@@ -164,6 +172,16 @@ public final class ModelRelease {
         if (entries != ENTRIES.size()) {
             throw new ModelArtifactException(NOT_A_RELEASE, "release " + key + " is not a release archive (it holds "
                     + entries + " of the files " + ENTRIES + ")", null);
+        }
+    }
+
+    private static void checkSize(final String key, final byte[] value) {
+        if (value == null || value.length == 0) {
+            throw new ModelArtifactException(NOT_A_RELEASE, "release " + key + " is empty", null);
+        }
+        if (value.length > MAX_BYTES) {
+            throw new ModelArtifactException(TOO_LARGE, "release " + key + " has " + value.length
+                    + " bytes, more than a release may have (" + MAX_BYTES + ")", null);
         }
     }
 

@@ -19,6 +19,8 @@ import io.digitstream.schemas.ModelStatus;
 public final class Releases {
 
     private static final Duration READ_TIMEOUT = Duration.ofSeconds(60);
+    /** Names the live version wherever a version is asked for. */
+    public static final String LIVE = "live";
 
     private final Map<String, Object> clientConfig;
     private final short replicationFactor;
@@ -101,6 +103,27 @@ public final class Releases {
             writer.control(next);
         }
         return next;
+    }
+
+    /**
+     * Writes a published release ({@code live}: the live one) into {@code directory} as a model
+     * artifact, such as for training to start from.
+     *
+     * @return its metadata
+     */
+    public ModelMetadata download(final String version, final Path directory) {
+        try (ReleaseLog.Reader reader = new ReleaseLog.Reader(clientConfig)) {
+            final ReleaseLog.State state = reader.readToEnd(READ_TIMEOUT);
+            final String wanted = LIVE.equals(version) ? state.control().map(ModelControl::live)
+                    .orElseThrow(() -> new IllegalArgumentException("no model is live on digits.models yet"))
+                    : version;
+            final ReleaseLog.Release release = state.release(wanted).orElseThrow(() -> new IllegalArgumentException(
+                    "no release " + wanted + " on digits.models; see 'stream-app model list'"));
+            return ModelRelease.extract(wanted, reader.fetch(release, READ_TIMEOUT), directory);
+        } catch (final java.io.IOException e) {
+            throw new java.io.UncheckedIOException("cannot write release " + version + " to " + directory + ": "
+                    + e.getMessage(), e);
+        }
     }
 
     /** One version as {@code model list} shows it. */

@@ -20,6 +20,12 @@ import com.fasterxml.jackson.annotation.JsonInclude;
 public record DigitImage(String id, int[] pixels, String pixelsBase64, String png, Integer label, Long timestamp,
         String source) {
 
+    /** An image is {@value #SIDE} pixels on a side, {@value #PIXELS} bytes row-major, of one of {@value #DIGITS} digits. */
+    public static final int SIDE = 28;
+    public static final int PIXELS = SIDE * SIDE;
+    public static final int DIGITS = 10;
+
+
     public static DigitImage ofPixels(final String id, final int[] pixels, final Integer label, final Long timestamp,
             final String source) {
         return new DigitImage(id, pixels, null, null, label, timestamp, source);

@@ -44,13 +44,25 @@ public final class MnistTrainer {
     }
 
     public TrainingResult train(final MnistDataset trainingSet) {
+        return train(trainingSet, null);
+    }
+
+    /**
+     * Trains {@code initial} further (fine-tuning, at the options' learning rate), or a new seed
+     * network when it is null.
+     */
+    public TrainingResult train(final MnistDataset trainingSet, final MultiLayerNetwork initial) {
         final MnistDataset[] parts = split(trainingSet.limit(options.trainLimit() == 0
                 ? trainingSet.count() : options.trainLimit()), options.validationFraction());
         final MnistDataset train = parts[0];
         final MnistDataset validation = parts[1];
         log.info("Training on {} images, validating on {}", train.count(), validation.count());
 
-        final MultiLayerNetwork network = DigitNetwork.create(options.seed(), options.learningRate());
+        final MultiLayerNetwork network = initial != null ? initial
+                : DigitNetwork.create(options.seed(), options.learningRate());
+        if (initial != null) {
+            network.setLearningRate(options.learningRate());
+        }
         Nd4j.getRandom().setSeed(options.seed());
         final Random shuffle = new Random(options.seed());
         final Augmenter augmenter = options.augment() ? new Augmenter(options.seed()) : null;

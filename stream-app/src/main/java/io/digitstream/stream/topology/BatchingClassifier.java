@@ -20,6 +20,7 @@ import org.apache.kafka.streams.state.KeyValueIterator;
 import org.apache.kafka.streams.state.KeyValueStore;
 
 import io.digitstream.model.Classification;
+import io.digitstream.schemas.DecodedImage;
 import io.digitstream.schemas.Prediction;
 
 /**

@@ -28,6 +28,7 @@ import org.slf4j.LoggerFactory;
 
 import com.fasterxml.jackson.databind.exc.MismatchedInputException;
 
+import io.digitstream.schemas.InvalidMessageException;
 import io.digitstream.schemas.MessageTooLargeException;
 
 /**

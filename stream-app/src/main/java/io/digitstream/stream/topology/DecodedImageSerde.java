@@ -4,6 +4,7 @@ import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 
 import io.digitstream.model.DigitNetwork;
+import io.digitstream.schemas.DecodedImage;
 
 /**
  * The inference buffer's own binary form of a decoded image: it never leaves the app (only its

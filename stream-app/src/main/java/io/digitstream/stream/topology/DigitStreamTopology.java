@@ -28,8 +28,11 @@ import org.apache.kafka.streams.state.WindowStore;
 
 import io.digitstream.model.DigitNetwork;
 import io.digitstream.schemas.ClassAccuracy;
+import io.digitstream.schemas.DecodedImage;
 import io.digitstream.schemas.DigitImage;
 import io.digitstream.schemas.DigitLabel;
+import io.digitstream.schemas.ImageDecoder;
+import io.digitstream.schemas.InvalidMessageException;
 import io.digitstream.schemas.JsonSerde;
 import io.digitstream.schemas.Prediction;
 import io.digitstream.schemas.Topics;

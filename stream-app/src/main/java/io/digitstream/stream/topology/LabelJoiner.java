@@ -12,6 +12,7 @@ import org.apache.kafka.streams.state.KeyValueIterator;
 import org.apache.kafka.streams.state.KeyValueStore;
 
 import io.digitstream.schemas.DigitLabel;
+import io.digitstream.schemas.InvalidMessageException;
 import io.digitstream.schemas.Prediction;
 
 /**

@@ -38,14 +38,14 @@ import io.digitstream.model.mnist.MnistDataset;
 import io.digitstream.schemas.ClassAccuracy;
 import io.digitstream.schemas.DigitImage;
 import io.digitstream.schemas.DigitLabel;
+import io.digitstream.schemas.ImageDecoder;
 import io.digitstream.schemas.JsonSerde;
+import io.digitstream.schemas.PngBombs;
 import io.digitstream.schemas.Prediction;
 import io.digitstream.schemas.Topics;
 import io.digitstream.stream.KafkaClusterExtension;
 import io.digitstream.stream.TestFixtures;
 import io.digitstream.stream.topology.DeadLetters;
-import io.digitstream.stream.topology.ImageDecoder;
-import io.digitstream.stream.topology.PngBombs;
 
 /**
  * The running app on a real broker, fed valid images mixed with what a careless or hostile producer

@@ -23,6 +23,7 @@ import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 
 import io.digitstream.model.DigitNetwork;
+import io.digitstream.schemas.DecodedImage;
 import io.digitstream.stream.TestFixtures;
 
 class BatchingClassifierTest {

@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import org.junit.jupiter.api.Test;
 
 import io.digitstream.model.DigitNetwork;
+import io.digitstream.schemas.DecodedImage;
 
 class DecodedImageSerdeTest {
 

@@ -40,6 +40,7 @@ import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.digitstream.model.DigitClassifier;
 import io.digitstream.model.ModelMetadata;
 import io.digitstream.schemas.ClassAccuracy;
+import io.digitstream.schemas.DecodedImage;
 import io.digitstream.schemas.DigitImage;
 import io.digitstream.schemas.DigitLabel;
 import io.digitstream.schemas.JsonSerde;

@@ -1,4 +1,4 @@
-package io.digitstream.stream.topology;
+package io.digitstream.schemas;
 
 import java.io.ByteArrayOutputStream;
 import java.io.DataOutputStream;

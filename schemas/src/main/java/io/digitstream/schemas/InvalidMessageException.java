@@ -1,4 +1,4 @@
-package io.digitstream.stream.topology;
+package io.digitstream.schemas;
 
 /**
  * A message the topology cannot use. The dead-letter handler files the original record under

@@ -1,4 +1,4 @@
-package io.digitstream.stream.topology;
+package io.digitstream.schemas;
 
 /**
  * An image event that passed validation, in the model's input form.

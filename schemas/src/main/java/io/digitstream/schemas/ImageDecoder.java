@@ -1,4 +1,4 @@
-package io.digitstream.stream.topology;
+package io.digitstream.schemas;
 
 import java.awt.image.BufferedImage;
 import java.io.ByteArrayInputStream;
@@ -12,9 +12,6 @@ import javax.imageio.ImageReadParam;
 import javax.imageio.ImageReader;
 import javax.imageio.stream.ImageInputStream;
 
-import io.digitstream.model.DigitNetwork;
-import io.digitstream.model.DigitPictures;
-import io.digitstream.schemas.DigitImage;
 
 /** Validates an image event and turns it into the model's 784 bytes, or says precisely why not. */
 public final class ImageDecoder {
@@ -45,7 +42,7 @@ public final class ImageDecoder {
         }
         final String id = checkId(key, image.id(), "image event");
         final Integer label = image.label();
-        if (label != null && (label < 0 || label >= DigitNetwork.CLASSES)) {
+        if (label != null && (label < 0 || label >= DigitImage.DIGITS)) {
             throw new InvalidMessageException("bad-label", "label " + label + " of image " + id + " is not a digit 0-9");
         }
         final long eventTime = image.timestamp() != null ? image.timestamp() : recordTimestamp;
@@ -68,9 +65,9 @@ public final class ImageDecoder {
             pixels = fromInts(id, image.pixels());
         } else if (image.pixelsBase64() != null) {
             pixels = base64(id, "pixelsBase64", image.pixelsBase64());
-            if (pixels.length != DigitNetwork.PIXELS) {
+            if (pixels.length != DigitImage.PIXELS) {
                 throw new InvalidMessageException("wrong-size", "pixelsBase64 of image " + id + " decodes to "
-                        + pixels.length + " bytes, expected " + DigitNetwork.PIXELS + " (28x28)");
+                        + pixels.length + " bytes, expected " + DigitImage.PIXELS + " (28x28)");
             }
         } else {
             pixels = DigitPictures.toMnistPixels(png(id, base64(id, "png", image.png())));
@@ -124,9 +121,9 @@ public final class ImageDecoder {
     }
 
     private static byte[] fromInts(final String id, final int[] values) {
-        if (values.length != DigitNetwork.PIXELS) {
+        if (values.length != DigitImage.PIXELS) {
             throw new InvalidMessageException("wrong-size", "image " + id + " has " + values.length
-                    + " pixels, expected " + DigitNetwork.PIXELS + " (28x28, row-major)");
+                    + " pixels, expected " + DigitImage.PIXELS + " (28x28, row-major)");
         }
         final byte[] pixels = new byte[values.length];
         for (int i = 0; i < values.length; i++) {

@@ -1,4 +1,4 @@
-package io.digitstream.stream.topology;
+package io.digitstream.schemas;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -7,8 +7,6 @@ import java.time.Duration;
 
 import org.junit.jupiter.api.Test;
 
-import io.digitstream.model.DigitNetwork;
-import io.digitstream.schemas.DigitImage;
 
 /** The decoder against PNG and size bombs; the bounds are in docs/reliability.md. */
 class ImageDecoderTest {
@@ -31,7 +29,7 @@ class ImageDecoderTest {
         final String png = PngBombs.inflating(ImageDecoder.MAX_PNG_SIDE);
         assertThat(png.length()).isLessThan(200_000);
 
-        assertThat(decode(png).pixels()).hasSize(DigitNetwork.PIXELS).containsOnly(0);
+        assertThat(decode(png).pixels()).hasSize(DigitImage.PIXELS).containsOnly(0);
     }
 
     @Test
@@ -39,7 +37,7 @@ class ImageDecoderTest {
         final String png = PngBombs.withTextBomb(500);
         assertThat(png.length()).isLessThan(1_000_000);
 
-        assertThat(decode(png).pixels()).hasSize(DigitNetwork.PIXELS);
+        assertThat(decode(png).pixels()).hasSize(DigitImage.PIXELS);
     }
 
     @Test

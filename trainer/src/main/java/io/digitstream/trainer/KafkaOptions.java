@@ -15,8 +15,8 @@ import io.digitstream.releases.Releases;
 import io.digitstream.schemas.ModelControl;
 import io.digitstream.schemas.Topics;
 
-/** {@code --publish}: sends the new model to digits.models, where every running stream app picks it up. */
-final class PublishOptions {
+/** The trainer's Kafka side: where the cluster is, and publishing the new model to digits.models. */
+final class KafkaOptions {
 
     @Option(names = "--publish", description = "After training, publish the model to " + Topics.MODELS
             + ": running stream apps switch to it (or, with --shadow, run it beside the live one).")
@@ -26,23 +26,30 @@ final class PublishOptions {
     boolean shadow;
 
     @Option(names = "--bootstrap-servers", defaultValue = "localhost:9092", paramLabel = "HOST:PORT",
-            description = "With --publish: the Kafka cluster (default: ${DEFAULT-VALUE}).")
+            description = "The Kafka cluster of --publish, --from-kafka and --fine-tune (default: ${DEFAULT-VALUE}).")
     String bootstrapServers;
 
     @Option(names = {"-s", "--set"}, paramLabel = "KEY=VALUE",
-            description = "With --publish: Kafka client settings, e.g. --set security.protocol=SSL.")
+            description = "Kafka client settings, e.g. --set security.protocol=SSL.")
     Map<String, String> settings = new LinkedHashMap<>();
+
+    Map<String, Object> clientConfig() {
+        final Map<String, Object> config = new HashMap<>(settings);
+        config.put(CommonClientConfigs.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
+        return config;
+    }
+
+    Releases releases() {
+        return new Releases(clientConfig(), (short) 1, System.getProperty("user.name", "trainer") + "@trainer");
+    }
 
     void publishIfAsked(final Path artifact, final PrintWriter out) {
         if (!publish) {
             return;
         }
-        final Map<String, Object> config = new HashMap<>(settings);
-        config.put(CommonClientConfigs.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
         final ModelControl control;
         try {
-            control = new Releases(config, (short) 1, System.getProperty("user.name", "trainer") + "@trainer")
-                    .publish(artifact, shadow);
+            control = releases().publish(artifact, shadow);
         } catch (final RuntimeException e) {
             throw new IllegalStateException("the model is saved in " + artifact + " but was not published ("
                     + e.getMessage() + "); publish it with ./run stream-app model publish " + artifact

@@ -1,4 +1,4 @@
-package io.digitstream.model;
+package io.digitstream.schemas;
 
 import java.awt.Color;
 import java.awt.Graphics2D;
@@ -41,7 +41,7 @@ public final class DigitPictures {
                 }
             }
         }
-        final byte[] result = new byte[DigitNetwork.PIXELS];
+        final byte[] result = new byte[DigitImage.PIXELS];
         if (right < 0) {
             return result;
         }
@@ -73,14 +73,14 @@ public final class DigitPictures {
                 sumY += level * y;
             }
         }
-        final double centre = DigitNetwork.IMAGE_SIDE / 2.0;
+        final double centre = DigitImage.SIDE / 2.0;
         final int offsetX = clamp((int) Math.round(centre - (mass == 0 ? boxWidth / 2.0 : sumX / mass + 0.5)),
-                DigitNetwork.IMAGE_SIDE - boxWidth);
+                DigitImage.SIDE - boxWidth);
         final int offsetY = clamp((int) Math.round(centre - (mass == 0 ? boxHeight / 2.0 : sumY / mass + 0.5)),
-                DigitNetwork.IMAGE_SIDE - boxHeight);
+                DigitImage.SIDE - boxHeight);
         for (int y = 0; y < boxHeight; y++) {
             for (int x = 0; x < boxWidth; x++) {
-                result[(offsetY + y) * DigitNetwork.IMAGE_SIDE + offsetX + x] =
+                result[(offsetY + y) * DigitImage.SIDE + offsetX + x] =
                         (byte) boxed.getRaster().getSample(x, y, 0);
             }
         }

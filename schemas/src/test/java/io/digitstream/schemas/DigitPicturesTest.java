@@ -1,4 +1,4 @@
-package io.digitstream.model;
+package io.digitstream.schemas;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -25,7 +25,7 @@ class DigitPicturesTest {
 
         final byte[] pixels = DigitPictures.toMnistPixels(picture);
 
-        assertThat(pixels).hasSize(DigitNetwork.PIXELS);
+        assertThat(pixels).hasSize(DigitImage.PIXELS);
         assertThat(pixels[0]).as("corner is background").isZero();
         final double[] centre = centreOfMass(pixels);
         assertThat(centre[0]).isCloseTo(14, org.assertj.core.data.Offset.offset(1.0));
