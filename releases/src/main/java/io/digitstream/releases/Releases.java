@@ -52,7 +52,11 @@ public final class Releases {
      * (the first release of all always goes live).
      */
     public ModelControl publish(final Path location, final boolean shadow) {
-        final ModelRelease.Packed packed = ModelRelease.pack(location);
+        return publish(ModelRelease.pack(location), shadow);
+    }
+
+    /** Publishes a release packed before. */
+    public ModelControl publish(final ModelRelease.Packed packed, final boolean shadow) {
         final ReleaseLog.State state = read();
         try (ReleaseLog.Writer writer = new ReleaseLog.Writer(clientConfig)) {
             writer.release(packed.version(), packed.bytes());

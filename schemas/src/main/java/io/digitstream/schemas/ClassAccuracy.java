@@ -1,7 +1,7 @@
 package io.digitstream.schemas;
 
 /**
- * Rolling accuracy of one true class, or of all ({@link #ALL_CLASSES}), over one window
+ * Rolling accuracy of one model version on one true class, or on all ({@link #ALL_CLASSES}), over one window
  * (schemas/json/class-accuracy.schema.json).
  *
  * @param trueClass       "0".."9" or "all"
@@ -11,7 +11,7 @@ package io.digitstream.schemas;
  * @param correct         of those, the right ones
  * @param accuracy        correct / total
  * @param predictedCounts how often each digit was predicted: the confusion-matrix row
- * @param modelVersion    the model of the latest prediction counted
+ * @param modelVersion    the model version whose predictions this row counts
  */
 public record ClassAccuracy(String trueClass, long windowStart, long windowEnd, long total, long correct,
         double accuracy, long[] predictedCounts, String modelVersion) {

@@ -108,8 +108,12 @@ final class DemoCommand implements Callable<Integer> {
             // Images sent before the stream threads have their partitions would wait out the group's
             // first rebalance, and the first summaries would show that wait as latency.
             service.awaitRunning(Duration.ofMinutes(1));
-            out.printf(Locale.ROOT, "Replaying %,d MNIST test images at %.0f/s. Dashboard: http://localhost:%d/"
-                    + " (metrics on /metrics). Ctrl-C to stop.%n", images.size(), rate, service.httpPort());
+            out.printf(Locale.ROOT, "Replaying %,d MNIST test images at %.0f/s with model %s. Dashboard:"
+                    + " http://localhost:%d/ (metrics on /metrics). Ctrl-C to stop.%n", images.size(), rate,
+                    service.modelVersion(), service.httpPort());
+            out.printf(Locale.ROOT, "To switch models while it runs, from another terminal: ./run train --epochs 1"
+                    + " --train-limit 20000 --publish (add --shadow to run it beside the live one first), or"
+                    + " ./run stream-app model publish|promote|rollback|list.%n");
             out.flush();
             final AtomicInteger sent = new AtomicInteger();
             final Thread replay = new Thread(() -> {
@@ -179,12 +183,12 @@ final class DemoCommand implements Callable<Integer> {
                     if (intervalCount > 0 || !replayDone) {
                         Arrays.sort(latencies, 0, latencyCount);
                         out.printf(Locale.ROOT, "[%4.0fs] sent %,6d | classified %,6d | %5.0f images/s | latency p50 %4s"
-                                + " p99 %5s | accuracy so far %s | dead letters %.0f%n",
+                                + " p99 %5s | accuracy so far %s | dead letters %.0f | model %s%n",
                                 elapsed, sent.get(), predicted, intervalCount / seconds,
                                 percentile(latencies, latencyCount, 0.5), percentile(latencies, latencyCount, 0.99),
                                 labeled == 0 ? "-" : String.format(Locale.ROOT, "%.2f%% of %,d",
                                         100.0 * correct / labeled, labeled),
-                                service.deadLetters());
+                                service.deadLetters(), service.modelVersion());
                     }
                     if (!replayDone && labeled >= replayed) {
                         replayDone = true;

@@ -110,53 +110,52 @@ final class ModelCommand implements Callable<Integer> {
         }
     }
 
-    @Command(name = "promote", mixinStandardHelpOptions = true,
-            description = "Makes the shadow model, or the given version, the live one.")
-    static final class Promote implements Callable<Integer> {
+    /** A command that changes the control record and prints the new one. */
+    abstract static class ControlChange implements Callable<Integer> {
 
         @Mixin
         private ReleaseOptions options;
         @Spec
         private CommandSpec spec;
+
+        abstract ModelControl change(Releases releases);
+
+        @Override
+        public Integer call() {
+            printControl(spec.commandLine().getOut(), change(options.releases()));
+            return 0;
+        }
+    }
+
+    @Command(name = "promote", mixinStandardHelpOptions = true,
+            description = "Makes the shadow model, or the given version, the live one.")
+    static final class Promote extends ControlChange {
 
         @Parameters(paramLabel = "VERSION", arity = "0..1", description = "A published version (default: the shadow).")
         private String version;
 
         @Override
-        public Integer call() {
-            printControl(spec.commandLine().getOut(), options.releases().promote(version));
-            return 0;
+        ModelControl change(final Releases releases) {
+            return releases.promote(version);
         }
     }
 
     @Command(name = "rollback", mixinStandardHelpOptions = true,
             description = "Brings back the version that was live before the current one.")
-    static final class Rollback implements Callable<Integer> {
-
-        @Mixin
-        private ReleaseOptions options;
-        @Spec
-        private CommandSpec spec;
+    static final class Rollback extends ControlChange {
 
         @Override
-        public Integer call() {
-            printControl(spec.commandLine().getOut(), options.releases().rollback());
-            return 0;
+        ModelControl change(final Releases releases) {
+            return releases.rollback();
         }
     }
 
     @Command(name = "drop-shadow", mixinStandardHelpOptions = true, description = "Stops the shadow model.")
-    static final class DropShadow implements Callable<Integer> {
-
-        @Mixin
-        private ReleaseOptions options;
-        @Spec
-        private CommandSpec spec;
+    static final class DropShadow extends ControlChange {
 
         @Override
-        public Integer call() {
-            printControl(spec.commandLine().getOut(), options.releases().dropShadow());
-            return 0;
+        ModelControl change(final Releases releases) {
+            return releases.dropShadow();
         }
     }
 

@@ -242,6 +242,11 @@ public final class StreamService implements AutoCloseable {
         return metrics.deadLettersByReason().values().stream().mapToDouble(Double::doubleValue).sum();
     }
 
+    /** The model version serving now. */
+    public String modelVersion() {
+        return classifiers.modelVersion();
+    }
+
     public KafkaStreams.State state() {
         return streams.state();
     }
@@ -274,12 +279,12 @@ public final class StreamService implements AutoCloseable {
         // Leave the group at once, so a restarted instance gets the partitions without waiting out
         // the session timeout (Streams stays in the group on close by default).
         http.close();
-        governor.close();
-        follower.close();
         progress.close();
         canvas.close(CANVAS_SEND_TIMEOUT);
         streams.close(CloseOptions.timeout(CLOSE_TIMEOUT)
                 .withGroupMembershipOperation(CloseOptions.GroupMembershipOperation.LEAVE_GROUP));
+        governor.close();
+        follower.close();
         classifiers.close();
         feed.close();
         gcMetrics.close();

@@ -42,7 +42,7 @@ class DemoCommandTest {
         final String out = TestFixtures.runForOutput(args.toArray(String[]::new));
 
         final String accuracy = String.format(Locale.ROOT, "%.2f%%", 100.0 * correct / test.count());
-        assertThat(out).contains("Replaying 10,000 MNIST test images at 4000/s.")
+        assertThat(out).contains("Replaying 10,000 MNIST test images at 4000/s with model ")
                 .contains("Replay done: all 10,000 images classified in ")
                 .contains(", accuracy " + accuracy + ". The app keeps running")
                 // Other tests' images on the shared broker are classified too, but only the demo's

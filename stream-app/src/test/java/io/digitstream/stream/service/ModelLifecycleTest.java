@@ -5,7 +5,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import java.io.ByteArrayInputStream;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -22,9 +21,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
-import java.util.zip.ZipEntry;
-import java.util.zip.ZipInputStream;
-import java.util.zip.ZipOutputStream;
 
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
@@ -54,6 +50,7 @@ import io.digitstream.model.ModelMetadata;
 import io.digitstream.model.mnist.MnistDataset;
 import io.digitstream.releases.ModelControls;
 import io.digitstream.releases.ModelRelease;
+import io.digitstream.releases.ReleaseArchives;
 import io.digitstream.releases.ReleaseLog;
 import io.digitstream.releases.Releases;
 import io.digitstream.schemas.DigitImage;
@@ -157,7 +154,7 @@ class ModelLifecycleTest {
     @Test
     void aBrokenReleaseIsRefusedWithItsReasonAndTheRunningModelKeepsServing() throws Exception {
         final Path v2 = TestFixtures.saveModel(dir, V2);
-        final Map<String, byte[]> good = entries(ModelRelease.pack(v2).bytes());
+        final Map<String, byte[]> good = ReleaseArchives.entries(ModelRelease.pack(v2).bytes());
         final byte[] model = good.get(ModelArtifact.MODEL_FILE);
         final byte[] selfTest = good.get("self-test.json");
         final Map<String, byte[]> broken = new LinkedHashMap<>();
@@ -346,7 +343,7 @@ class ModelLifecycleTest {
                         shaOf == null ? model : shaOf)), Map.of(), Map.of(), 1, 1, Map.of())));
         entries.put(ModelArtifact.MODEL_FILE, model);
         entries.put("self-test.json", selfTest);
-        return zip(entries);
+        return ReleaseArchives.zip(entries);
     }
 
     /** The model file of {@code network}, as an artifact holds it. */
@@ -374,27 +371,5 @@ class ModelLifecycleTest {
         certain[(TestFixtures.mnist().test().label(0) + 1) % DigitNetwork.CLASSES] = 1;
         ((ArrayNode) parsed.get("probabilities")).set(0, Json.MAPPER.valueToTree(certain));
         return Json.MAPPER.writeValueAsBytes(parsed);
-    }
-
-    private static Map<String, byte[]> entries(final byte[] zip) throws IOException {
-        final Map<String, byte[]> entries = new LinkedHashMap<>();
-        try (ZipInputStream in = new ZipInputStream(new ByteArrayInputStream(zip))) {
-            for (ZipEntry entry = in.getNextEntry(); entry != null; entry = in.getNextEntry()) {
-                entries.put(entry.getName(), in.readAllBytes());
-            }
-        }
-        return entries;
-    }
-
-    private static byte[] zip(final Map<String, byte[]> entries) throws IOException {
-        final ByteArrayOutputStream bytes = new ByteArrayOutputStream();
-        try (ZipOutputStream out = new ZipOutputStream(bytes)) {
-            for (final Map.Entry<String, byte[]> entry : entries.entrySet()) {
-                out.putNextEntry(new ZipEntry(entry.getKey()));
-                out.write(entry.getValue());
-                out.closeEntry();
-            }
-        }
-        return bytes.toByteArray();
     }
 }
