@@ -59,10 +59,14 @@ final class ModelCommand implements Callable<Integer> {
                         + " (default: ${DEFAULT-VALUE}).")
         short replicationFactor;
 
-        Releases releases() {
+        Map<String, Object> clientConfig() {
             final Map<String, Object> config = new HashMap<>(client.settings);
             config.put(CommonClientConfigs.BOOTSTRAP_SERVERS_CONFIG, client.bootstrapServers);
-            return new Releases(config, replicationFactor, System.getProperty("user.name", "someone") + "@"
+            return config;
+        }
+
+        Releases releases() {
+            return new Releases(clientConfig(), replicationFactor, System.getProperty("user.name", "someone") + "@"
                     + hostName());
         }
     }
@@ -160,7 +164,8 @@ final class ModelCommand implements Callable<Integer> {
     }
 
     @Command(name = "list", mixinStandardHelpOptions = true,
-            description = "Every published version with its state, offline test accuracy and refusals.")
+            description = "Every published version with its state, offline test accuracy, live accuracy on the"
+                    + " labeled images so far, and refusals; then the history of changes.")
     static final class ListVersions implements Callable<Integer> {
 
         @Mixin
@@ -178,12 +183,16 @@ final class ModelCommand implements Callable<Integer> {
                 out.flush();
                 return 0;
             }
-            out.printf(Locale.ROOT, "%-32s %-16s %9s  %-19s  %s%n", "VERSION", "STATE", "TEST ACC", "PUBLISHED (UTC)",
-                    "NOTE");
+            final Map<String, LiveAccuracy.Tally> live = LiveAccuracy.read(options.clientConfig());
+            out.printf(Locale.ROOT, "%-32s %-16s %9s  %-22s  %-19s  %s%n", "VERSION", "STATE", "TEST ACC",
+                    "LIVE ACC (LABELED)", "PUBLISHED (UTC)", "NOTE");
             for (final Releases.Row row : rows) {
-                out.printf(Locale.ROOT, "%-32s %-16s %9s  %-19s  %s%n", row.version(), row.state(),
+                final LiveAccuracy.Tally tally = live.get(row.version());
+                out.printf(Locale.ROOT, "%-32s %-16s %9s  %-22s  %-19s  %s%n", row.version(), row.state(),
                         row.testAccuracy() == null ? "-" : String.format(Locale.ROOT, "%.2f%%",
                                 100 * row.testAccuracy()),
+                        tally == null || tally.total() == 0 ? "-" : String.format(Locale.ROOT, "%.2f%% (%,d)",
+                                100 * tally.accuracy(), tally.total()),
                         TIME.format(Instant.ofEpochMilli(row.publishedAt())), row.note() == null ? "" : row.note());
             }
             state.control().ifPresent(control -> {

@@ -86,6 +86,10 @@ class DashboardTest {
                     assertThat(number(browser.findElement(By.cssSelector("#confusion td[data-true='7'][data-predicted='7']"))
                             .getText())).isEqualTo(seven.predictedCounts()[7]);
                     assertThat(browser.findElements(By.cssSelector("#recent .digit canvas"))).hasSize(DashboardFeed.RECENT);
+                    // The models panel: this version's accuracy over time, and its release in the history.
+                    assertThat(browser.findElements(By.cssSelector("#accuracy-chart path[data-version='"
+                            + TestFixtures.MODEL_VERSION + "']"))).hasSize(1);
+                    assertThat(text(browser, "model-history")).contains("publish").contains(TestFixtures.MODEL_VERSION);
                 });
                 screenshot(browser, "dashboard.png");
                 // The page draws each recent prediction's image from the pixels the app remembered.

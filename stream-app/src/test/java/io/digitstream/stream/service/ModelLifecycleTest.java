@@ -53,6 +53,7 @@ import io.digitstream.releases.ModelRelease;
 import io.digitstream.releases.ReleaseArchives;
 import io.digitstream.releases.ReleaseLog;
 import io.digitstream.releases.Releases;
+import io.digitstream.schemas.ClassAccuracy;
 import io.digitstream.schemas.DigitImage;
 import io.digitstream.schemas.JsonSerde;
 import io.digitstream.schemas.ModelControl;
@@ -95,6 +96,9 @@ class ModelLifecycleTest {
         final int publishAfter = 4_000;
         final MnistDataset test = TestFixtures.mnist().test();
         final Path v2 = TestFixtures.saveModel(dir, V2);
+        // Day-long tumbling windows: each labeled image counts in one row per version.
+        settings.put(AppConfig.ACCURACY_WINDOW_MS, Long.toString(Duration.ofDays(1).toMillis()));
+        settings.put(AppConfig.ACCURACY_ADVANCE_MS, Long.toString(Duration.ofDays(1).toMillis()));
         try (StreamService service = StreamService.start(AppConfig.load(null, Map.of(), settings));
                 KafkaProducer<String, String> producer = producer()) {
             service.awaitRunning(TIMEOUT);
@@ -148,6 +152,28 @@ class ModelLifecycleTest {
                     .doesNotContain("digits_model_version_info{version=\"" + V1 + "\"}")
                     .contains("digits_model_switch_latency_seconds_count 1");
             assertThat(get(service, "/health")).contains(V2);
+
+            // Each version's accuracy rows count exactly its labeled predictions.
+            final Map<String, Long> predictedBy = new HashMap<>();
+            all.forEach(p -> predictedBy.merge(p.modelVersion(), 1L, Long::sum));
+            final Map<String, Map<Long, Long>> totals = new HashMap<>();
+            try (KafkaConsumer<String, String> rows = consumer()) {
+                rows.subscribe(List.of(Topics.ACCURACY));
+                await().atMost(TIMEOUT).until(() -> {
+                    for (final ConsumerRecord<String, String> record : rows.poll(Duration.ofMillis(200))) {
+                        final ClassAccuracy row = JsonSerde.serdeFor(ClassAccuracy.class).deserialize(record.topic(),
+                                record.value().getBytes(StandardCharsets.UTF_8));
+                        if (row.trueClass().equals(ClassAccuracy.ALL_CLASSES)) {
+                            totals.computeIfAbsent(row.modelVersion(), v -> new HashMap<>())
+                                    .merge(row.windowStart(), row.total(), Math::max);
+                        }
+                    }
+                    final Map<String, Long> counted = new HashMap<>();
+                    totals.forEach((version, windows) -> counted.put(version,
+                            windows.values().stream().mapToLong(Long::longValue).sum()));
+                    return counted.equals(predictedBy);
+                });
+            }
         }
     }
 
@@ -257,7 +283,8 @@ class ModelLifecycleTest {
             assertThat(lastChange(releases().read().control().orElseThrow()).reason())
                     .startsWith("automatic: bad-model").contains("below its test accuracy of 99.00%");
             final String list = TestFixtures.runForOutput("model", "list", bootstrap);
-            assertThat(list).containsPattern(V2 + " +live").containsPattern("bad-model +published")
+            assertThat(list).containsPattern(V2 + " +live +93\\.00% +\\d+\\.\\d\\d% \\([\\d,]+\\)")
+                    .containsPattern("bad-model +published +99\\.00% +\\d+\\.\\d\\d% \\([\\d,]+\\)")
                     .contains("rollback").contains("promote");
 
             // And by command: the model live before the promotion comes back.
