@@ -106,9 +106,13 @@ public final class AccuracyCombiner implements Processor<String, LabeledPredicti
         return trueClass + VERSION_SEPARATOR + modelVersion;
     }
 
-    /** The true class of a {@link #groupKey}. */
+    /**
+     * The true class of a {@link #groupKey}; a key of the true class alone, as state written before
+     * the app counted versions apart holds, is its own class.
+     */
     static String trueClass(final String groupKey) {
-        return groupKey.substring(0, groupKey.indexOf(VERSION_SEPARATOR));
+        final int separator = groupKey.indexOf(VERSION_SEPARATOR);
+        return separator < 0 ? groupKey : groupKey.substring(0, separator);
     }
 
     private void count(final String trueClass, final long bucket, final LabeledPrediction prediction,
