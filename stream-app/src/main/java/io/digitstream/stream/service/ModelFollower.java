@@ -37,6 +37,7 @@ public final class ModelFollower implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(ModelFollower.class);
     private static final Duration READ_TIMEOUT = Duration.ofSeconds(60);
     private static final Duration POLL = Duration.ofMillis(200);
+    private static final Duration RETRY_AFTER = Duration.ofSeconds(5);
 
     private final ReleaseLog.Reader reader;
     private final Map<String, Object> producerConfig;
@@ -108,18 +109,30 @@ public final class ModelFollower implements AutoCloseable {
     }
 
     private void run() {
-        try {
-            // A control record that arrived while the app started is acted on at once.
-            reconcile();
-            while (running) {
-                if (reader.poll(POLL)) {
+        // A control record that arrived while the app started is acted on at once.
+        boolean changed = true;
+        while (running) {
+            try {
+                if (changed) {
                     reconcile();
                 }
+                changed = reader.poll(POLL);
+            } catch (final WakeupException e) {
+                return; // close()
+            } catch (final RuntimeException e) {
+                if (!running) {
+                    return;
+                }
+                // The cluster away or refusing for a while: the app keeps serving, and tries again.
+                log.warn("Cannot follow {} for now ({}); still serving {}", Topics.MODELS, e.toString(),
+                        pool.modelVersion());
+                changed = true;
+                try {
+                    Thread.sleep(RETRY_AFTER.toMillis());
+                } catch (final InterruptedException interrupted) {
+                    return;
+                }
             }
-        } catch (final WakeupException e) {
-            // close() ends the loop.
-        } catch (final RuntimeException e) {
-            log.error("Model follower stopped; the app keeps serving {}", pool.modelVersion(), e);
         }
     }
 
@@ -220,6 +233,7 @@ public final class ModelFollower implements AutoCloseable {
         running = false;
         reader.wakeup();
         if (thread != null) {
+            thread.interrupt();
             try {
                 thread.join(TimeUnit.SECONDS.toMillis(10));
             } catch (final InterruptedException e) {

@@ -138,6 +138,12 @@ final class ModelGovernor {
                         next.history().get(next.history().size() - 1).reason());
             } catch (final RuntimeException e) {
                 log.info("No automatic model change: {}", e.getMessage());
+                // The next accuracy row may decide again, should the control record be unchanged.
+                synchronized (this) {
+                    if (decidedOn == control) {
+                        decidedOn = null;
+                    }
+                }
             }
         });
     }
