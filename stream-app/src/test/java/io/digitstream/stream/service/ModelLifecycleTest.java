@@ -21,6 +21,11 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Predicate;
 
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
@@ -31,6 +36,7 @@ import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.serialization.StringDeserializer;
 import org.apache.kafka.common.serialization.StringSerializer;
+import org.awaitility.core.ConditionTimeoutException;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -251,42 +257,42 @@ class ModelLifecycleTest {
             final String bootstrap = "--bootstrap-servers=" + broker.bootstrapServers();
             assertThat(TestFixtures.runForOutput("model", "publish", v2.toString(), "--shadow", bootstrap))
                     .contains("shadow: " + V2);
-            final int[] sent = {0};
-            final Runnable sendSome = () -> {
-                for (int i = 0; i < 50; i++, sent[0]++) {
-                    final int index = sent[0] % test.count();
-                    final String id = "auto-" + sent[0];
+            // A steady stream of labeled images beside the checks, so a slow check never starves the
+            // accuracy windows the governor judges on.
+            final AtomicInteger sent = new AtomicInteger();
+            final ScheduledExecutorService sender = Executors.newSingleThreadScheduledExecutor();
+            sender.scheduleAtFixedRate(() -> {
+                for (int i = 0; i < 25; i++) {
+                    final int n = sent.getAndIncrement();
+                    final int index = n % test.count();
+                    final String id = "auto-" + n;
                     producer.send(new ProducerRecord<>(Topics.IMAGES, id, json(DigitImage.ofPixels(id,
                             TestFixtures.pixels(index), test.label(index), System.currentTimeMillis(), "auto"))));
                 }
-                producer.flush();
-            };
-            await().atMost(TIMEOUT).pollInterval(Duration.ofMillis(250)).until(() -> {
-                sendSome.run();
-                return V2.equals(releases().read().control().map(ModelControl::live).orElse(null));
-            });
-            final ModelControl promoted = releases().read().control().orElseThrow();
-            assertThat(promoted.shadow()).isNull();
-            assertThat(lastChange(promoted)).satisfies(change -> {
-                assertThat(change.action()).isEqualTo("promote");
-                assertThat(change.reason()).startsWith("automatic: " + V2);
-            });
-            await().atMost(TIMEOUT).until(() -> get(service, "/health").contains(V2));
+            }, 0, 100, TimeUnit.MILLISECONDS);
+            try {
+                awaitControl(service, control -> V2.equals(control.live()), "the shadow promoted");
+                final ModelControl promoted = releases().read().control().orElseThrow();
+                assertThat(promoted.shadow()).isNull();
+                assertThat(lastChange(promoted)).satisfies(change -> {
+                    assertThat(change.action()).isEqualTo("promote");
+                    assertThat(change.reason()).startsWith("automatic: " + V2);
+                });
+                await().atMost(TIMEOUT).until(() -> get(service, "/health").contains(V2));
 
-            assertThat(TestFixtures.runForOutput("model", "publish", bad.toString(), bootstrap))
-                    .contains("live: bad-model");
-            await().atMost(TIMEOUT).pollInterval(Duration.ofMillis(250)).until(() -> {
-                sendSome.run();
-                final ModelControl control = releases().read().control().orElseThrow();
-                return V2.equals(control.live()) && "rollback".equals(lastChange(control).action());
-            });
-            assertThat(lastChange(releases().read().control().orElseThrow()).reason())
-                    .startsWith("automatic: bad-model").contains("below its test accuracy of 99.00%");
-            final String list = TestFixtures.runForOutput("model", "list", bootstrap);
-            assertThat(list).containsPattern(V2 + " +live +93\\.00% +\\d+\\.\\d\\d% \\([\\d,]+\\)")
-                    .containsPattern("bad-model +published +99\\.00% +\\d+\\.\\d\\d% \\([\\d,]+\\)")
-                    .contains("rollback").contains("promote");
-
+                assertThat(TestFixtures.runForOutput("model", "publish", bad.toString(), bootstrap))
+                        .contains("live: bad-model");
+                awaitControl(service, control -> V2.equals(control.live())
+                        && "rollback".equals(lastChange(control).action()), "the bad model rolled back");
+                assertThat(lastChange(releases().read().control().orElseThrow()).reason())
+                        .startsWith("automatic: bad-model").contains("below its test accuracy of 99.00%");
+                final String list = TestFixtures.runForOutput("model", "list", bootstrap);
+                assertThat(list).containsPattern(V2 + " +live +93\\.00% +\\d+\\.\\d\\d% \\([\\d,]+\\)")
+                        .containsPattern("bad-model +published +99\\.00% +\\d+\\.\\d\\d% \\([\\d,]+\\)")
+                        .contains("rollback").contains("promote");
+            } finally {
+                sender.shutdownNow();
+            }
             // And by command: the model live before the promotion comes back.
             assertThat(TestFixtures.runForOutput("model", "rollback", bootstrap)).contains("live: " + V1);
             await().atMost(TIMEOUT).until(() -> get(service, "/health").contains(V1));
@@ -324,6 +330,19 @@ class ModelLifecycleTest {
         final Map<String, String> own = new HashMap<>(settings);
         own.put("state.dir", dir.resolve("state-" + number).toString());
         return own;
+    }
+
+    /** Waits for the control record to satisfy {@code condition}; on timeout, says where it stands. */
+    private void awaitControl(final StreamService service, final Predicate<ModelControl> condition,
+            final String what) throws Exception {
+        try {
+            await().atMost(TIMEOUT).pollInterval(Duration.ofMillis(500))
+                    .until(() -> releases().read().control().filter(condition).isPresent());
+        } catch (final ConditionTimeoutException e) {
+            throw new AssertionError("not " + what + " within " + TIMEOUT + "; control record "
+                    + Json.MAPPER.writeValueAsString(releases().read().control().orElse(null)) + "; summary "
+                    + get(service, "/api/summary"), e);
+        }
     }
 
     private static ModelControl.Change lastChange(final ModelControl control) {
