@@ -42,6 +42,10 @@ public final class StreamApp implements Callable<Integer> {
     @Option(names = "--http-port", paramLabel = "PORT", description = "Port of /metrics and /health (default: 8080).")
     private Integer httpPort;
 
+    @Option(names = "--exit-with-parent", hidden = true,
+            description = "Stop when the process that started this one ends, as a test's app must.")
+    private boolean exitWithParent;
+
     @Option(names = {"-s", "--set"}, paramLabel = "KEY=VALUE",
             description = "Any setting, the app's own or a Kafka Streams/client property, e.g. "
                     + "--set inference.batch.size=64 --set security.protocol=SSL")
@@ -88,6 +92,9 @@ public final class StreamApp implements Callable<Integer> {
         }
         final AppConfig config = AppConfig.load(configFile, System.getenv(), flags);
         final StreamService service = StreamService.start(config);
+        if (exitWithParent) {
+            ProcessHandle.current().parent().ifPresent(parent -> parent.onExit().thenRun(() -> System.exit(0)));
+        }
         final CountDownLatch stopped = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             service.close();

@@ -249,9 +249,15 @@ public record AppConfig(String bootstrapServers, Path brokerDir, int brokerPort,
         return clientConfig(ProducerConfig.configNames());
     }
 
-    /** The user's settings that a consumer takes, on this app's cluster. */
+    /**
+     * The user's settings that a consumer takes, on this app's cluster, for the app's own consumers
+     * beside Kafka Streams': without {@code group.instance.id}, which names the stream threads'
+     * static membership (docs/operations.md), not theirs.
+     */
     public Map<String, Object> consumerConfig() {
-        return clientConfig(ConsumerConfig.configNames());
+        final Map<String, Object> config = clientConfig(ConsumerConfig.configNames());
+        config.remove(ConsumerConfig.GROUP_INSTANCE_ID_CONFIG);
+        return config;
     }
 
     /** The user's settings that an admin client takes, on this app's cluster. */

@@ -10,6 +10,7 @@ import java.util.Set;
 import java.util.concurrent.atomic.AtomicInteger;
 
 import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.serialization.StringSerializer;
@@ -151,6 +152,9 @@ public final class StreamService implements AutoCloseable {
         }
         try {
             final Properties props = config.streamsProperties();
+            // Static membership: a restarted instance rejoins as itself, at once (InstanceId).
+            props.computeIfAbsent(ConsumerConfig.GROUP_INSTANCE_ID_CONFIG, key -> InstanceId.of(
+                    Path.of(props.getProperty(StreamsConfig.STATE_DIR_CONFIG))));
             final Map<String, Object> adminConfig = config.adminConfig();
             TopicSetup.ensureTopics(adminConfig, config.partitions(), config.replicationFactor());
 
@@ -240,6 +244,11 @@ public final class StreamService implements AutoCloseable {
     /** Records sent to the dead-letter topic since start. */
     public double deadLetters() {
         return metrics.deadLettersByReason().values().stream().mapToDouble(Double::doubleValue).sum();
+    }
+
+    /** The partitions of the input topics this instance's stream threads process now. */
+    public Set<TopicPartition> ownedInputs() {
+        return ownedInputs(streams);
     }
 
     /** The model version serving now. */
