@@ -125,6 +125,20 @@ function renderModels(s) {
   }
 }
 
+function renderInstance(instance) {
+  $('instance-id').textContent = instance ? `(${instance.instanceId} of ${instance.applicationId})` : '';
+  const body = $('partitions').tBodies[0];
+  body.innerHTML = '';
+  const partitions = (instance && instance.partitions) || [];
+  if (partitions.length === 0) {
+    body.insertRow().innerHTML = '<td colspan="4">none yet (starting, or more instances than partitions)</td>';
+  }
+  for (const p of partitions) {
+    body.insertRow().innerHTML = `<td>${esc(p.partition)}</td><td>${fmt(p.committedOffset)}</td>` +
+      `<td>${fmt(p.endOffset)}</td><td>${fmt(p.lag)}</td>`;
+  }
+}
+
 async function refresh() {
   try {
     const response = await fetch('api/summary', { cache: 'no-store' });
@@ -142,6 +156,7 @@ async function refresh() {
     renderConfusion(s.confusion);
     renderRecent(s.recent);
     renderModels(s);
+    renderInstance(s.instance);
     renderChart(s.accuracyByVersion, s.modelVersion);
     $('status').textContent = `live, updated ${new Date().toLocaleTimeString()}`;
     $('status').className = 'status ok';

@@ -31,6 +31,7 @@ import io.digitstream.model.mnist.MnistDataset;
 import io.digitstream.model.mnist.MnistLocator;
 import io.digitstream.releases.ModelRelease;
 import io.digitstream.releases.Releases;
+import io.digitstream.releases.Replication;
 import io.digitstream.stream.cli.ImageSources;
 import io.digitstream.stream.cli.Outgoing;
 import io.digitstream.stream.service.AppConfig;
@@ -85,7 +86,7 @@ public final class SwitchBenchmark implements Callable<Integer> {
             flags.put(AppConfig.HTTP_PORT, "0");
             flags.put("application.id", "switch-bench-" + UUID.randomUUID());
             flags.put("state.dir", work.resolve("state").toString());
-            final Releases releases = new Releases(Map.of("bootstrap.servers", broker.bootstrapServers()), (short) 1,
+            final Releases releases = new Releases(Map.of("bootstrap.servers", broker.bootstrapServers()), Replication.FOLLOW_CLUSTER,
                     "switch-benchmark");
             try (StreamService service = StreamService.start(AppConfig.load(null, Map.of(), flags));
                     LoadClients clients = new LoadClients(broker.bootstrapServers())) {

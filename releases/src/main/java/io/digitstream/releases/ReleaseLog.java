@@ -4,6 +4,7 @@ import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -64,15 +65,20 @@ public final class ReleaseLog {
     private ReleaseLog() {
     }
 
-    /** Creates the topic when it is missing: compacted, one partition, records large enough for a release. */
-    public static void ensureTopic(final Map<String, Object> adminConfig, final short replicationFactor) {
+    /**
+     * Creates the topic when it is missing: compacted, one partition, records large enough for a
+     * release, replicated as {@code replication} says on this cluster.
+     */
+    public static void ensureTopic(final Map<String, Object> adminConfig, final Replication replication) {
         try (Admin admin = Admin.create(adminConfig)) {
             if (admin.listTopics().names().get(TIMEOUT_SECONDS, TimeUnit.SECONDS).contains(Topics.MODELS)) {
                 return;
             }
-            final NewTopic topic = new NewTopic(Topics.MODELS, 1, replicationFactor).configs(Map.of(
-                    TopicConfig.CLEANUP_POLICY_CONFIG, TopicConfig.CLEANUP_POLICY_COMPACT,
-                    TopicConfig.MAX_MESSAGE_BYTES_CONFIG, Integer.toString(MAX_RECORD_BYTES)));
+            final Replication replicas = replication.on(admin);
+            final Map<String, String> configs = new HashMap<>(replicas.topicConfigs());
+            configs.put(TopicConfig.CLEANUP_POLICY_CONFIG, TopicConfig.CLEANUP_POLICY_COMPACT);
+            configs.put(TopicConfig.MAX_MESSAGE_BYTES_CONFIG, Integer.toString(MAX_RECORD_BYTES));
+            final NewTopic topic = new NewTopic(Topics.MODELS, 1, replicas.factor()).configs(configs);
             try {
                 admin.createTopics(List.of(topic)).all().get(TIMEOUT_SECONDS, TimeUnit.SECONDS);
                 log.info("Created topic {} (compacted, 1 partition, records up to {} bytes)", Topics.MODELS,

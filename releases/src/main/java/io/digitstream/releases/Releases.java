@@ -23,25 +23,25 @@ public final class Releases {
     public static final String LIVE = "live";
 
     private final Map<String, Object> clientConfig;
-    private final short replicationFactor;
+    private final Replication replication;
     private final String by;
     /** The log as the change in progress read it. */
     private ReleaseLog.State lastRead;
 
     /**
      * @param clientConfig      the cluster and client settings (security and the like)
-     * @param replicationFactor of {@code digits.models} if it must be created
+     * @param replication       of {@code digits.models} if it must be created
      * @param by                who acts, for the history: a user and host, or an app instance
      */
-    public Releases(final Map<String, Object> clientConfig, final short replicationFactor, final String by) {
+    public Releases(final Map<String, Object> clientConfig, final Replication replication, final String by) {
         this.clientConfig = clientConfig;
-        this.replicationFactor = replicationFactor;
+        this.replication = replication;
         this.by = by;
     }
 
     /** The log as it is now. */
     public ReleaseLog.State read() {
-        ReleaseLog.ensureTopic(clientConfig, replicationFactor);
+        ReleaseLog.ensureTopic(clientConfig, replication);
         try (ReleaseLog.Reader reader = new ReleaseLog.Reader(clientConfig)) {
             return reader.readToEnd(READ_TIMEOUT);
         }

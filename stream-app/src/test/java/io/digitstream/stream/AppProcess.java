@@ -3,9 +3,14 @@ package io.digitstream.stream;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
@@ -27,10 +32,12 @@ public final class AppProcess implements AutoCloseable {
 
     private final Process process;
     private final int httpPort;
+    private final List<String> output;
 
-    private AppProcess(final Process process, final int httpPort) {
+    private AppProcess(final Process process, final int httpPort, final List<String> output) {
         this.process = process;
         this.httpPort = httpPort;
+        this.output = output;
     }
 
     /** Starts the app with {@code settings} (as {@code --set key=value}) and waits until it serves. */
@@ -43,10 +50,12 @@ public final class AppProcess implements AutoCloseable {
         builder.environment().put("OMP_NUM_THREADS", "1");
         final Process process = builder.start();
         final CompletableFuture<Integer> ready = new CompletableFuture<>();
+        final List<String> output = Collections.synchronizedList(new ArrayList<>());
         final Thread reader = new Thread(() -> {
             try (BufferedReader out = new BufferedReader(new InputStreamReader(process.getInputStream(),
                     StandardCharsets.UTF_8))) {
                 for (String line = out.readLine(); line != null; line = out.readLine()) {
+                    output.add(line);
                     final Matcher up = UP.matcher(line);
                     if (up.find()) {
                         ready.complete(Integer.parseInt(up.group(1)));
@@ -60,7 +69,7 @@ public final class AppProcess implements AutoCloseable {
         reader.setDaemon(true);
         reader.start();
         try {
-            return new AppProcess(process, ready.get(START_TIMEOUT.toSeconds(), TimeUnit.SECONDS));
+            return new AppProcess(process, ready.get(START_TIMEOUT.toSeconds(), TimeUnit.SECONDS), output);
         } catch (final Exception e) {
             process.destroyForcibly().waitFor();
             throw e;
@@ -73,6 +82,23 @@ public final class AppProcess implements AutoCloseable {
 
     public long pid() {
         return process.pid();
+    }
+
+    /** What the app has printed so far, a line each. */
+    public List<String> output() {
+        synchronized (output) {
+            return List.copyOf(output);
+        }
+    }
+
+    public boolean isAlive() {
+        return process.isAlive();
+    }
+
+    /** GETs {@code path} of the app's HTTP endpoints; the body. */
+    public String get(final String path) throws Exception {
+        return HttpClient.newHttpClient().send(HttpRequest.newBuilder(
+                URI.create("http://localhost:" + httpPort + path)).build(), HttpResponse.BodyHandlers.ofString()).body();
     }
 
     /** SIGKILL, and waits until the process is gone. */

@@ -54,8 +54,13 @@ public final class TestClients {
 
     /** A reader of {@code topic} from its end as it is now, without a group. */
     public static KafkaConsumer<String, String> consumerAtEnd(final String topic) {
-        final KafkaConsumer<String, String> consumer = new KafkaConsumer<>(consumerProps(), new StringDeserializer(),
-                new StringDeserializer());
+        return consumerAtEnd(KafkaClusterExtension.bootstrapServers(), topic);
+    }
+
+    /** A reader of {@code topic} on the cluster at {@code bootstrapServers}, from its end as it is now. */
+    public static KafkaConsumer<String, String> consumerAtEnd(final String bootstrapServers, final String topic) {
+        final KafkaConsumer<String, String> consumer = new KafkaConsumer<>(consumerProps(bootstrapServers),
+                new StringDeserializer(), new StringDeserializer());
         final List<TopicPartition> partitions = consumer.partitionsFor(topic).stream()
                 .map(info -> new TopicPartition(topic, info.partition())).toList();
         consumer.assign(partitions);
@@ -96,8 +101,13 @@ public final class TestClients {
     }
 
     public static Properties consumerProps() {
+        return consumerProps(KafkaClusterExtension.bootstrapServers());
+    }
+
+    /** A committed-only reader's settings on the cluster at {@code bootstrapServers}, in a group of its own. */
+    public static Properties consumerProps(final String bootstrapServers) {
         final Properties props = new Properties();
-        props.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, KafkaClusterExtension.bootstrapServers());
+        props.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
         props.put(ConsumerConfig.GROUP_ID_CONFIG, "it-reader-" + UUID.randomUUID());
         props.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
         props.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");

@@ -12,6 +12,7 @@ import org.apache.kafka.clients.CommonClientConfigs;
 import picocli.CommandLine.Option;
 
 import io.digitstream.releases.Releases;
+import io.digitstream.releases.Replication;
 import io.digitstream.schemas.ModelControl;
 import io.digitstream.schemas.Topics;
 
@@ -40,7 +41,7 @@ final class KafkaOptions {
     }
 
     Releases releases() {
-        return new Releases(clientConfig(), (short) 1, System.getProperty("user.name", "trainer") + "@trainer");
+        return new Releases(clientConfig(), Replication.FOLLOW_CLUSTER, System.getProperty("user.name", "trainer") + "@trainer");
     }
 
     void publishIfAsked(final Path artifact, final PrintWriter out) {

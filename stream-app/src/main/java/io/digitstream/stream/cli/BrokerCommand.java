@@ -6,25 +6,34 @@ import java.util.concurrent.CountDownLatch;
 
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Spec;
 import picocli.CommandLine.Model.CommandSpec;
 
 import io.digitstream.stream.service.EmbeddedKafkaBroker;
+import io.digitstream.stream.service.EmbeddedKafkaCluster;
 
-/** {@code stream-app broker}: only the embedded single-node Kafka, until Ctrl-C. */
+/** {@code stream-app broker}: only the embedded Kafka, one node or a cluster, until Ctrl-C. */
 @Command(name = "broker", mixinStandardHelpOptions = true, sortOptions = false,
-        description = "Runs only the embedded single-node Kafka broker (KRaft) until Ctrl-C, for clients, "
-                + "benchmarks and several app instances on one machine.")
+        description = "Runs only the embedded Kafka (KRaft) until Ctrl-C, for clients, benchmarks and several "
+                + "app instances on one machine: one node in this process, or with --nodes 3 a replicated "
+                + "cluster, each node a process of its own.")
 final class BrokerCommand implements Callable<Integer> {
 
     @Spec
     private CommandSpec spec;
 
-    @Option(names = "--port", defaultValue = "9092", description = "Client port (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--nodes", defaultValue = "1", paramLabel = "N",
+            description = "Nodes, each broker and controller; more than one: a cluster of processes, topics "
+                    + "replicated to three (default: ${DEFAULT-VALUE}).")
+    private int nodes;
+
+    @Option(names = "--port", defaultValue = "9092",
+            description = "Client port, of the first node; the others follow (default: ${DEFAULT-VALUE}).")
     private int port;
 
-    @Option(names = "--dir", defaultValue = "data/kafka", paramLabel = "DIR",
-            description = "Data directory, kept between runs (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--dir", paramLabel = "DIR",
+            description = "Data directory, kept between runs (default: data/kafka, for a cluster data/kafka-cluster).")
     private Path dir;
 
     @Option(names = "--exit-with-parent", hidden = true,
@@ -33,16 +42,37 @@ final class BrokerCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws InterruptedException {
-        final EmbeddedKafkaBroker broker = EmbeddedKafkaBroker.start(dir, port);
+        if (nodes < 1 || nodes > 9) {
+            throw new ParameterException(spec.commandLine(), "--nodes takes 1 to 9, got " + nodes);
+        }
+        final AutoCloseable broker;
+        final String bootstrapServers;
+        if (nodes == 1) {
+            final EmbeddedKafkaBroker single = EmbeddedKafkaBroker.start(dir == null ? Path.of("data/kafka") : dir, port);
+            broker = single;
+            bootstrapServers = single.bootstrapServers();
+        } else {
+            spec.commandLine().getOut().println("Starting " + nodes + " Kafka nodes (about 10 s)...");
+            spec.commandLine().getOut().flush();
+            final EmbeddedKafkaCluster cluster = EmbeddedKafkaCluster.start(
+                    dir == null ? Path.of("data/kafka-cluster") : dir, nodes, port);
+            broker = cluster;
+            bootstrapServers = cluster.bootstrapServers();
+        }
         if (exitWithParent) {
             ProcessHandle.current().parent().ifPresent(parent -> parent.onExit().thenRun(() -> System.exit(0)));
         }
         final CountDownLatch stopped = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-            broker.close();
+            try {
+                broker.close();
+            } catch (final Exception e) {
+                System.err.println("Kafka did not stop cleanly: " + e.getMessage());
+            }
             stopped.countDown();
         }, "broker-shutdown"));
-        spec.commandLine().getOut().println("Kafka broker on " + broker.bootstrapServers() + "; Ctrl-C to stop.");
+        spec.commandLine().getOut().println((nodes == 1 ? "Kafka broker on " : "Kafka cluster of " + nodes
+                + " nodes on ") + bootstrapServers + "; Ctrl-C to stop.");
         spec.commandLine().getOut().flush();
         stopped.await();
         return 0;

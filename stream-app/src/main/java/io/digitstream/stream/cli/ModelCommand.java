@@ -21,6 +21,7 @@ import picocli.CommandLine.Spec;
 import picocli.CommandLine.Model.CommandSpec;
 
 import io.digitstream.releases.Releases;
+import io.digitstream.releases.Replication;
 import io.digitstream.schemas.ModelControl;
 import io.digitstream.schemas.Topics;
 
@@ -54,9 +55,9 @@ final class ModelCommand implements Callable<Integer> {
         @Mixin
         ClientOptions client;
 
-        @Option(names = "--replication-factor", defaultValue = "1", paramLabel = "N",
+        @Option(names = "--replication-factor", defaultValue = "0", paramLabel = "N",
                 description = "Replication factor of " + Topics.MODELS + " if this creates it"
-                        + " (default: ${DEFAULT-VALUE}).")
+                        + " (default: 3, or every broker of a smaller cluster).")
         short replicationFactor;
 
         Map<String, Object> clientConfig() {
@@ -66,8 +67,8 @@ final class ModelCommand implements Callable<Integer> {
         }
 
         Releases releases() {
-            return new Releases(clientConfig(), replicationFactor, System.getProperty("user.name", "someone") + "@"
-                    + hostName());
+            return new Releases(clientConfig(), new Replication(replicationFactor, Replication.FOLLOW),
+                    System.getProperty("user.name", "someone") + "@" + hostName());
         }
     }
 

@@ -18,6 +18,7 @@ import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.streams.StreamsConfig;
 
+import io.digitstream.releases.Replication;
 import io.digitstream.stream.topology.TopologySettings;
 
 /**
@@ -34,12 +35,15 @@ import io.digitstream.stream.topology.TopologySettings;
  * @param model            model artifact, or a models directory holding LATEST
  * @param http             the metrics, health and dashboard endpoints
  * @param partitions       partitions of the topics the app creates when missing
- * @param replicationFactor replication factor of those topics and of the internal ones
+ * @param replication      replication of those topics and of the internal ones, as asked for
  * @param topology         the topology's settings
  * @param kafka            every other key, for Kafka Streams and its clients
+ * @param modelPolicy      when models change by themselves
+ * @param startupWait      how long to wait at start for a broker to answer, or null for as long as it takes
  */
 public record AppConfig(String bootstrapServers, Path brokerDir, int brokerPort, Path model, HttpSettings http, int partitions,
-        short replicationFactor, TopologySettings topology, Map<String, String> kafka, ModelPolicy modelPolicy) {
+        Replication replication, TopologySettings topology, Map<String, String> kafka, ModelPolicy modelPolicy,
+        Duration startupWait) {
 
     public static final String ENV_PREFIX = "DIGITS_";
     /** The Kafka Streams consumers' socket receive buffer when none is set: a few fetch answers. */
@@ -59,6 +63,12 @@ public record AppConfig(String bootstrapServers, Path brokerDir, int brokerPort,
     public static final String HEALTH_STUCK_AFTER_MS = "health.stuck.after.ms";
     public static final String PARTITIONS = "topic.partitions";
     public static final String REPLICATION_FACTOR = "topic.replication.factor";
+    public static final String MIN_INSYNC_REPLICAS = "topic.min.insync.replicas";
+    public static final String STARTUP_WAIT_MS = "startup.wait.ms";
+    /** The value of {@value #STARTUP_WAIT_MS} that waits for the cluster as long as it takes. */
+    public static final String FOREVER = "forever";
+    /** The value of a replication setting that lets the cluster's size decide. */
+    public static final String FOLLOW_CLUSTER = "auto";
     public static final String BATCH_SIZE = "inference.batch.size";
     public static final String BATCH_WAIT_MS = "inference.batch.wait.ms";
     public static final String OVERLAP_INFERENCE = "inference.overlap";
@@ -91,7 +101,9 @@ public record AppConfig(String bootstrapServers, Path brokerDir, int brokerPort,
             Map.entry(HTTP_CLASSIFY_RATE, "20"),
             Map.entry(HEALTH_STUCK_AFTER_MS, "60000"),
             Map.entry(PARTITIONS, "2"),
-            Map.entry(REPLICATION_FACTOR, "1"),
+            Map.entry(REPLICATION_FACTOR, FOLLOW_CLUSTER),
+            Map.entry(MIN_INSYNC_REPLICAS, FOLLOW_CLUSTER),
+            Map.entry(STARTUP_WAIT_MS, FOREVER),
             Map.entry(BATCH_SIZE, "128"),
             Map.entry(BATCH_WAIT_MS, "20"),
             Map.entry(OVERLAP_INFERENCE, "true"),
@@ -113,8 +125,8 @@ public record AppConfig(String bootstrapServers, Path brokerDir, int brokerPort,
 
     public static final Set<String> APP_KEYS = Set.of(BROKER_DIR, BROKER_PORT, MODEL, HTTP_PORT, HTTP_HOST,
             HTTP_CLASSIFY_ENABLED, HTTP_CLASSIFY_RATE, HEALTH_STUCK_AFTER_MS, PARTITIONS, REPLICATION_FACTOR,
-            BATCH_SIZE, BATCH_WAIT_MS, OVERLAP_INFERENCE, LABEL_JOIN_WINDOW_MS, ACCURACY_WINDOW_MS,
-            ACCURACY_ADVANCE_MS, ACCURACY_GRACE_MS, ACCURACY_FLUSH_MS, IMAGE_MAX_BYTES, BACKLOG_COMMIT_MS,
+            MIN_INSYNC_REPLICAS, STARTUP_WAIT_MS, BATCH_SIZE, BATCH_WAIT_MS, OVERLAP_INFERENCE, LABEL_JOIN_WINDOW_MS,
+            ACCURACY_WINDOW_MS, ACCURACY_ADVANCE_MS, ACCURACY_GRACE_MS, ACCURACY_FLUSH_MS, IMAGE_MAX_BYTES, BACKLOG_COMMIT_MS,
             MAX_CLOCK_SKEW_MS, MAX_PENDING_JOINS, PROMOTE_AUTO, PROMOTE_MIN_IMAGES, PROMOTE_MAX_DROP, ROLLBACK_AUTO,
             ROLLBACK_MIN_IMAGES, ROLLBACK_MIN_ACCURACY, ROLLBACK_MAX_DROP);
 
@@ -170,18 +182,22 @@ public record AppConfig(String bootstrapServers, Path brokerDir, int brokerPort,
                 askForCommits ? Duration.ofMillis(commitMs) : null,
                 Duration.ofMillis(nonNegativeLong(settings, MAX_CLOCK_SKEW_MS)),
                 (int) Math.min(Integer.MAX_VALUE, positiveLong(settings, MAX_PENDING_JOINS)));
-        final long replication = positiveLong(settings, REPLICATION_FACTOR);
+        final Replication replication = new Replication((short) Math.min(Short.MAX_VALUE,
+                positiveOrFollow(settings, REPLICATION_FACTOR)), (int) Math.min(Integer.MAX_VALUE,
+                        positiveOrFollow(settings, MIN_INSYNC_REPLICAS)));
         return new AppConfig(settings.get(BOOTSTRAP_SERVERS).strip(), Path.of(settings.get(BROKER_DIR)),
                 (int) nonNegativeLong(settings, BROKER_PORT), Path.of(settings.get(MODEL)),
                 new HttpSettings(settings.get(HTTP_HOST).strip(), (int) nonNegativeLong(settings, HTTP_PORT),
                         bool(settings, HTTP_CLASSIFY_ENABLED), (int) Math.min(Integer.MAX_VALUE,
                                 positiveLong(settings, HTTP_CLASSIFY_RATE)),
                         Duration.ofMillis(positiveLong(settings, HEALTH_STUCK_AFTER_MS))),
-                (int) positiveLong(settings, PARTITIONS), (short) replication, topology, Map.copyOf(kafka),
+                (int) positiveLong(settings, PARTITIONS), replication, topology, Map.copyOf(kafka),
                 new ModelPolicy(bool(settings, PROMOTE_AUTO), positiveLong(settings, PROMOTE_MIN_IMAGES),
                         fraction(settings, PROMOTE_MAX_DROP), bool(settings, ROLLBACK_AUTO),
                         positiveLong(settings, ROLLBACK_MIN_IMAGES), fraction(settings, ROLLBACK_MIN_ACCURACY),
-                        fraction(settings, ROLLBACK_MAX_DROP)));
+                        fraction(settings, ROLLBACK_MAX_DROP)),
+                FOREVER.equalsIgnoreCase(settings.get(STARTUP_WAIT_MS).strip()) ? null
+                        : Duration.ofMillis(positiveLong(settings, STARTUP_WAIT_MS)));
     }
 
     public boolean embeddedBroker() {
@@ -189,8 +205,8 @@ public record AppConfig(String bootstrapServers, Path brokerDir, int brokerPort,
     }
 
     public AppConfig withBootstrapServers(final String servers) {
-        return new AppConfig(servers, brokerDir, brokerPort, model, http, partitions, replicationFactor, topology, kafka,
-                modelPolicy);
+        return new AppConfig(servers, brokerDir, brokerPort, model, http, partitions, replication, topology, kafka,
+                modelPolicy, startupWait);
     }
 
     public int httpPort() {
@@ -204,8 +220,13 @@ public record AppConfig(String bootstrapServers, Path brokerDir, int brokerPort,
         props.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
         props.putIfAbsent(StreamsConfig.APPLICATION_ID_CONFIG, "digit-stream");
         props.putIfAbsent(StreamsConfig.PROCESSING_GUARANTEE_CONFIG, StreamsConfig.EXACTLY_ONCE_V2);
-        props.putIfAbsent(StreamsConfig.REPLICATION_FACTOR_CONFIG, Short.toString(replicationFactor));
         props.putIfAbsent(StreamsConfig.STATE_DIR_CONFIG, "data/kafka-streams");
+        // With several instances, each task's state is kept warm on a second one, which takes the task
+        // over without restoring it when the first is gone for good (docs/operations.md).
+        props.putIfAbsent(StreamsConfig.NUM_STANDBY_REPLICAS_CONFIG, "1");
+        // A new instance warms its tasks' state up first; it is given them at the next probing
+        // rebalance, here a minute rather than ten.
+        props.putIfAbsent(StreamsConfig.PROBING_REBALANCE_INTERVAL_MS_CONFIG, "60000");
         // A stream thread per core, each with its own copy of the network, up to one per partition:
         // measured faster here than one thread whose forward pass spreads over the cores through
         // OpenMP (./run sets OMP_NUM_THREADS=1 for the stream app; see docs/benchmarks.md).
@@ -308,6 +329,12 @@ public record AppConfig(String bootstrapServers, Path brokerDir, int brokerPort,
         } catch (final NumberFormatException e) {
             throw new IllegalArgumentException(key + " must be a number between 0 and 1, got '" + text + "'", e);
         }
+    }
+
+    /** A positive number, or {@link Replication#FOLLOW} for {@value #FOLLOW_CLUSTER}. */
+    private static long positiveOrFollow(final Map<String, String> settings, final String key) {
+        return FOLLOW_CLUSTER.equalsIgnoreCase(settings.get(key).strip()) ? Replication.FOLLOW
+                : positiveLong(settings, key);
     }
 
     private static long positiveLong(final Map<String, String> settings, final String key) {

@@ -1,12 +1,8 @@
 package io.digitstream.stream.service;
 
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.PrintStream;
 import java.io.UncheckedIOException;
 import java.net.ServerSocket;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Map;
@@ -18,13 +14,10 @@ import java.util.concurrent.TimeoutException;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.common.Uuid;
-import org.apache.kafka.common.utils.Time;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-import kafka.server.KafkaConfig;
 import kafka.server.KafkaRaftServer;
-import kafka.tools.StorageTool;
 
 /**
  * A real single-node Kafka (KRaft, broker and controller in one) running in this JVM, for the demo
@@ -75,35 +68,10 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
 
     private static EmbeddedKafkaBroker startOnce(final Path logDir, final int brokerPort, final int controllerPort) {
         final long started = System.nanoTime();
-        final Properties props = new Properties();
-        props.put("process.roles", "broker,controller");
-        props.put("node.id", "1");
-        props.put("controller.quorum.voters", "1@127.0.0.1:" + controllerPort);
-        props.put("listeners", "PLAINTEXT://127.0.0.1:" + brokerPort + ",CONTROLLER://127.0.0.1:" + controllerPort);
-        props.put("advertised.listeners", "PLAINTEXT://127.0.0.1:" + brokerPort);
-        props.put("controller.listener.names", "CONTROLLER");
-        props.put("listener.security.protocol.map", "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT");
-        props.put("inter.broker.listener.name", "PLAINTEXT");
-        props.put("log.dirs", logDir.toAbsolutePath().toString());
-        // One node: every replication factor and ISR is 1, transactions (exactly-once) included.
-        props.put("offsets.topic.replication.factor", "1");
-        props.put("offsets.topic.num.partitions", "1");
-        props.put("transaction.state.log.replication.factor", "1");
-        props.put("transaction.state.log.min.isr", "1");
-        props.put("transaction.state.log.num.partitions", "1");
-        props.put("min.insync.replicas", "1");
-        props.put("default.replication.factor", "1");
-        props.put("group.initial.rebalance.delay.ms", "0");
-        props.put("share.coordinator.state.topic.replication.factor", "1");
-        props.put("share.coordinator.state.topic.min.isr", "1");
-        try {
-            Files.createDirectories(logDir);
-            format(logDir, props);
-        } catch (final IOException e) {
-            throw new UncheckedIOException("cannot prepare Kafka log directory " + logDir + ": " + e.getMessage(), e);
-        }
-        final KafkaRaftServer server = new KafkaRaftServer(KafkaConfig.fromProps(props, false), Time.SYSTEM);
-        server.startup();
+        final Properties props = KafkaNode.config(1, 1, "1@127.0.0.1:" + controllerPort, brokerPort, controllerPort,
+                logDir);
+        KafkaNode.format(logDir, props, Uuid.randomUuid().toString());
+        final KafkaRaftServer server = KafkaNode.start(props);
         final String bootstrap = "127.0.0.1:" + brokerPort;
         final EmbeddedKafkaBroker broker = new EmbeddedKafkaBroker(server, bootstrap);
         try {
@@ -115,29 +83,6 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
         log.info("Embedded Kafka broker ready at {} in {} ms (data in {})", bootstrap,
                 TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - started), logDir);
         return broker;
-    }
-
-    private static void format(final Path logDir, final Properties props) throws IOException {
-        if (Files.exists(logDir.resolve("meta.properties"))) {
-            // Formatted by an earlier run: keep its cluster id and data.
-            return;
-        }
-        final Path config = Files.createTempFile("embedded-kafka", ".properties");
-        try {
-            try (var out = Files.newOutputStream(config)) {
-                props.store(out, "embedded Kafka");
-            }
-            final ByteArrayOutputStream output = new ByteArrayOutputStream();
-            final int code = StorageTool.execute(new String[] {"format", "--cluster-id", Uuid.randomUuid().toString(),
-                "--config", config.toString(), "--ignore-formatted"},
-                new PrintStream(output, true, StandardCharsets.UTF_8));
-            if (code != 0) {
-                throw new IllegalStateException("cannot format Kafka log directory " + logDir + ": "
-                        + output.toString(StandardCharsets.UTF_8).strip());
-            }
-        } finally {
-            Files.deleteIfExists(config);
-        }
     }
 
     private void awaitReady() {
@@ -161,7 +106,7 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
         server.awaitShutdown();
     }
 
-    private static boolean isFree(final int port) {
+    static boolean isFree(final int port) {
         try (ServerSocket socket = new ServerSocket()) {
             socket.setReuseAddress(true);
             socket.bind(new java.net.InetSocketAddress("127.0.0.1", port));
@@ -171,7 +116,7 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
         }
     }
 
-    private static int freePort() {
+    static int freePort() {
         try (ServerSocket socket = new ServerSocket(0)) {
             socket.setReuseAddress(true);
             return socket.getLocalPort();

@@ -20,6 +20,7 @@ import org.slf4j.LoggerFactory;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpHandler;
 import com.sun.net.httpserver.HttpServer;
@@ -79,17 +80,26 @@ public final class HttpEndpoints implements AutoCloseable {
     }
 
     /**
+     * This instance among the app's instances: its static member id and the input partitions it
+     * owns, with the group's committed offset and lag on each.
+     */
+    public record Instance(String instanceId, String applicationId, List<ProgressWatch.PartitionProgress> partitions) {
+    }
+
+    /**
      * @param settings     where to listen, and the drawing pad's limits
      * @param registry     what /metrics shows
      * @param state        the Streams state /health reports
      * @param stuck        the partitions making no progress, which /health reports as down
      * @param modelVersion the serving model, reported by /health
      * @param feed         what the dashboard shows
+     * @param instance     this instance's partitions, which /api/summary shows beside the feed
      * @param canvas       sends a drawn digit (base64 PNG) to digits.images and returns its id
      */
     public static HttpEndpoints start(final HttpSettings settings, final PrometheusMeterRegistry registry,
             final Supplier<KafkaStreams.State> state, final Supplier<List<ProgressWatch.Stuck>> stuck,
-            final Supplier<String> modelVersion, final DashboardFeed feed, final UnaryOperator<String> canvas) {
+            final Supplier<String> modelVersion, final DashboardFeed feed, final Supplier<Instance> instance,
+            final UnaryOperator<String> canvas) {
         // Read once by the JDK's server when it first starts; a user's own -D setting wins. A request
         // must arrive within the time; a body left unread (a refused upload) is not waited for, the
         // connection is closed instead.
@@ -117,8 +127,11 @@ public final class HttpEndpoints implements AutoCloseable {
                 }
                 send(exchange, up ? OK : UNAVAILABLE, JSON, JsonSerde.MAPPER.writeValueAsString(body));
             }));
-            server.createContext("/api/summary", get(exchange ->
-                    send(exchange, OK, JSON, JsonSerde.MAPPER.writeValueAsString(feed.snapshot()))));
+            server.createContext("/api/summary", get(exchange -> {
+                final ObjectNode body = JsonSerde.MAPPER.valueToTree(feed.snapshot());
+                body.set("instance", JsonSerde.MAPPER.valueToTree(instance.get()));
+                send(exchange, OK, JSON, JsonSerde.MAPPER.writeValueAsString(body));
+            }));
             server.createContext("/api/predictions/", get(exchange -> {
                 final String id = exchange.getRequestURI().getPath().substring("/api/predictions/".length());
                 final Prediction prediction = feed.prediction(id);

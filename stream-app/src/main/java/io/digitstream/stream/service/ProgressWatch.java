@@ -3,6 +3,7 @@ package io.digitstream.stream.service;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collection;
+import java.util.Comparator;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -12,6 +13,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.function.Consumer;
 import java.util.function.Supplier;
 import java.util.stream.Collectors;
 
@@ -28,12 +30,17 @@ import org.slf4j.LoggerFactory;
  * offsets show it: a partition is stuck when records wait on it (more than a transaction marker, or
  * new ones arrived) and nothing has been committed for it for {@code stuckAfter}. A running stream
  * thread that never gets a partition past one record is invisible to Kafka Streams' own state; this
- * is what /health reports it by.
+ * is what /health reports it by. Its view of each owned partition (committed offset, end, lag) is
+ * what /api/summary and /metrics show of the instance.
  */
 public final class ProgressWatch implements AutoCloseable {
 
     /** A partition making no progress, as /health reports it. */
     public record Stuck(String partition, long committedOffset, long endOffset, long stuckForSeconds) {
+    }
+
+    /** An input partition this instance owns: the group's committed offset on it, its end, and the lag. */
+    public record PartitionProgress(String partition, long committedOffset, long endOffset, long lag) {
     }
 
     private record Progress(long committed, long endWhenCommitted, long since) {
@@ -49,6 +56,9 @@ public final class ProgressWatch implements AutoCloseable {
     private final ScheduledExecutorService timer;
     private final Map<TopicPartition, Progress> progress = new HashMap<>();
     private volatile List<Stuck> stuck = List.of();
+    private volatile List<PartitionProgress> partitions = List.of();
+    private volatile Consumer<List<PartitionProgress>> onCheck = seen -> {
+    };
 
     /**
      * @param admin      an admin client on the app's cluster; closed with this watch
@@ -67,8 +77,18 @@ public final class ProgressWatch implements AutoCloseable {
             thread.setDaemon(true);
             return thread;
         });
-        final long period = Math.max(100, Math.min(stuckAfter.toMillis() / 4, 10_000));
+        final long period = Math.max(100, Math.min(stuckAfter.toMillis() / 4, 5_000));
         timer.scheduleWithFixedDelay(this::check, period, period, TimeUnit.MILLISECONDS);
+    }
+
+    /** The input partitions this instance owned at the last check, in order, with their lag. */
+    public List<PartitionProgress> partitions() {
+        return partitions;
+    }
+
+    /** Tells {@code listener} the owned partitions after each check (on the watch's thread). */
+    public void onCheck(final Consumer<List<PartitionProgress>> listener) {
+        this.onCheck = listener;
     }
 
     /** The partitions found stuck at the last check. */
@@ -82,6 +102,8 @@ public final class ProgressWatch implements AutoCloseable {
             progress.keySet().retainAll(partitions);
             if (partitions.isEmpty()) {
                 stuck = List.of();
+                this.partitions = List.of();
+                onCheck.accept(this.partitions);
                 return;
             }
             final Map<TopicPartition, OffsetAndMetadata> committed = admin.listConsumerGroupOffsets(groupId)
@@ -102,10 +124,12 @@ public final class ProgressWatch implements AutoCloseable {
             final Map<TopicPartition, OffsetAndMetadata> committed,
             final Map<TopicPartition, ListOffsetsResult.ListOffsetsResultInfo> ends, final long now) {
         final List<Stuck> found = new ArrayList<>();
+        final List<PartitionProgress> seen = new ArrayList<>();
         for (final TopicPartition partition : partitions) {
             final OffsetAndMetadata offset = committed.get(partition);
             final long position = offset == null ? 0 : offset.offset();
             final long end = ends.get(partition).offset();
+            seen.add(new PartitionProgress(partition.toString(), position, end, Math.max(0, end - position)));
             final Progress last = progress.get(partition);
             if (last == null || last.committed() != position) {
                 progress.put(partition, new Progress(position, end, now));
@@ -117,6 +141,9 @@ public final class ProgressWatch implements AutoCloseable {
                 found.add(new Stuck(partition.toString(), position, end, (now - last.since()) / 1000));
             }
         }
+        seen.sort(Comparator.comparing(PartitionProgress::partition));
+        this.partitions = List.copyOf(seen);
+        onCheck.accept(this.partitions);
         if (!found.isEmpty()) {
             log.warn("No progress for {}: records wait and nothing was committed for them", found);
         }

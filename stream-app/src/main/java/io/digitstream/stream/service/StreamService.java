@@ -13,6 +13,7 @@ import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.config.TopicConfig;
 import org.apache.kafka.common.serialization.StringSerializer;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.streams.CloseOptions;
@@ -24,6 +25,8 @@ import org.apache.kafka.streams.errors.StreamsUncaughtExceptionHandler;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import io.micrometer.core.instrument.MultiGauge;
+import io.micrometer.core.instrument.Tags;
 import io.micrometer.core.instrument.binder.jvm.JvmGcMetrics;
 import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;
 import io.micrometer.core.instrument.binder.kafka.KafkaStreamsMetrics;
@@ -34,6 +37,7 @@ import io.digitstream.model.DigitClassifier;
 import io.digitstream.model.ModelArtifact;
 import io.digitstream.model.ModelArtifactException;
 import io.digitstream.releases.Releases;
+import io.digitstream.releases.Replication;
 import io.digitstream.schemas.DigitImage;
 import io.digitstream.schemas.JsonSerde;
 import io.digitstream.schemas.Topics;
@@ -89,8 +93,9 @@ public final class StreamService implements AutoCloseable {
         this.governor = governor;
     }
 
-    private static void publishLocal(final AppConfig config, final Path model, final String instance) {
-        new Releases(clientConfig(config), config.replicationFactor(), instance + " (its local model, new to "
+    private static void publishLocal(final AppConfig config, final Replication replication, final Path model,
+            final String instance) {
+        new Releases(clientConfig(config), replication, instance + " (its local model, new to "
                 + Topics.MODELS + ")").publish(model, false);
     }
 
@@ -156,7 +161,13 @@ public final class StreamService implements AutoCloseable {
             props.computeIfAbsent(ConsumerConfig.GROUP_INSTANCE_ID_CONFIG, key -> InstanceId.of(
                     Path.of(props.getProperty(StreamsConfig.STATE_DIR_CONFIG))));
             final Map<String, Object> adminConfig = config.adminConfig();
-            TopicSetup.ensureTopics(adminConfig, config.partitions(), config.replicationFactor());
+            ClusterContact.await(adminConfig, config.startupWait());
+            final Replication replication = TopicSetup.ensureTopics(adminConfig, config.partitions(),
+                    config.replication());
+            // The internal topics (changelogs, repartitioning) replicated as the app's own.
+            props.putIfAbsent(StreamsConfig.REPLICATION_FACTOR_CONFIG, Short.toString(replication.factor()));
+            props.putIfAbsent(StreamsConfig.topicPrefix(TopicConfig.MIN_IN_SYNC_REPLICAS_CONFIG),
+                    Integer.toString(replication.minInSync()));
 
             final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
             new JvmMemoryMetrics().bindTo(registry);
@@ -169,7 +180,7 @@ public final class StreamService implements AutoCloseable {
             if (local != null && !follower.hasRelease(local.modelVersion())) {
                 // A model new to the topic, such as one just trained, goes live: the way to deploy by
                 // restarting. One published before is served only if the control record says so.
-                publishLocal(config, requested.model(), applicationId + "@" + hostName());
+                publishLocal(config, replication, requested.model(), applicationId + "@" + hostName());
                 follower.catchUp();
             }
             final DigitClassifier classifier = follower.initialModel(local).orElse(null);
@@ -203,14 +214,21 @@ public final class StreamService implements AutoCloseable {
                     () -> new DashboardFeed.Models(classifiers.modelVersion(), classifiers.shadowVersion(),
                             releases.control().orElse(null)));
             final ModelGovernor governor = new ModelGovernor(config.modelPolicy(), follower,
-                    new Releases(clientConfig(config), config.replicationFactor(), applicationId + "@" + hostName()));
+                    new Releases(clientConfig(config), replication, applicationId + "@" + hostName()));
             feed.onAccuracy(governor::onAccuracy);
             final KafkaProducer<String, DigitImage> canvas = canvasProducer(config);
             final ProgressWatch progress = new ProgressWatch(Admin.create(adminConfig),
                     props.getProperty(StreamsConfig.APPLICATION_ID_CONFIG), () -> ownedInputs(streams),
                     config.http().stuckAfter());
+            final MultiGauge lag = MultiGauge.builder("digits.partition.lag")
+                    .description("Records of an input partition this instance owns not yet committed by the group")
+                    .register(registry);
+            progress.onCheck(partitions -> lag.register(partitions.stream().map(partition -> MultiGauge.Row.of(
+                    Tags.of("partition", partition.partition()), partition.lag())).toList(), true));
+            final String instanceId = props.getProperty(ConsumerConfig.GROUP_INSTANCE_ID_CONFIG);
             final HttpEndpoints http = HttpEndpoints.start(config.http(), registry, streams::state, progress::stuck,
-                    classifiers::modelVersion, feed, png -> {
+                    classifiers::modelVersion, feed, () -> new HttpEndpoints.Instance(instanceId, applicationId,
+                            progress.partitions()), png -> {
                         final String id = "canvas-" + java.util.UUID.randomUUID();
                         canvas.send(new ProducerRecord<>(Topics.IMAGES, id,
                                 DigitImage.ofPng(id, png, null, System.currentTimeMillis(), "canvas")));

@@ -15,9 +15,13 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import io.digitstream.releases.ReleaseLog;
+import io.digitstream.releases.Replication;
 import io.digitstream.schemas.Topics;
 
-/** Creates the app's topics when they are missing; existing topics are left as they are. */
+/**
+ * Creates the app's topics when they are missing, replicated as asked for on this cluster;
+ * existing topics are left as they are.
+ */
 public final class TopicSetup {
 
     private static final Logger log = LoggerFactory.getLogger(TopicSetup.class);
@@ -26,19 +30,26 @@ public final class TopicSetup {
     private TopicSetup() {
     }
 
-    public static void ensureTopics(final Map<String, Object> adminConfig, final int partitions,
-            final short replicationFactor) {
+    /**
+     * @return the replication made concrete for this cluster, for the internal topics
+     * @throws IllegalStateException when the cluster cannot hold the replication asked for, saying
+     *                               which setting to change
+     */
+    public static Replication ensureTopics(final Map<String, Object> adminConfig, final int partitions,
+            final Replication requested) {
         try (Admin admin = Admin.create(adminConfig)) {
+            final Replication replication = requested.on(admin);
             final Set<String> existing = admin.listTopics().names().get(TIMEOUT_SECONDS, TimeUnit.SECONDS);
             final List<NewTopic> missing = new ArrayList<>();
             for (final String topic : Topics.ALL) {
                 if (!existing.contains(topic)) {
-                    missing.add(new NewTopic(topic, partitions, replicationFactor));
+                    missing.add(new NewTopic(topic, partitions, replication.factor())
+                            .configs(replication.topicConfigs()));
                 }
             }
-            ReleaseLog.ensureTopic(adminConfig, replicationFactor);
+            ReleaseLog.ensureTopic(adminConfig, replication);
             if (missing.isEmpty()) {
-                return;
+                return replication;
             }
             try {
                 admin.createTopics(missing).all().get(TIMEOUT_SECONDS, TimeUnit.SECONDS);
@@ -47,8 +58,10 @@ public final class TopicSetup {
                     throw e;
                 }
             }
-            log.info("Created topics {} with {} partitions, replication factor {}",
-                    missing.stream().map(NewTopic::name).toList(), partitions, replicationFactor);
+            log.info("Created topics {} with {} partitions, replication factor {}, min.insync.replicas {}",
+                    missing.stream().map(NewTopic::name).toList(), partitions, replication.factor(),
+                    replication.minInSync());
+            return replication;
         } catch (final InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new IllegalStateException("interrupted while creating topics", e);

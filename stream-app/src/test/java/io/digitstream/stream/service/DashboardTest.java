@@ -90,11 +90,16 @@ class DashboardTest {
                     assertThat(browser.findElements(By.cssSelector("#accuracy-chart path[data-version='"
                             + TestFixtures.MODEL_VERSION + "']"))).hasSize(1);
                     assertThat(text(browser, "model-history")).contains("publish").contains(TestFixtures.MODEL_VERSION);
+                    // The only instance owns every input partition.
+                    assertThat(text(browser, "partitions")).contains(Topics.IMAGES + "-0", Topics.IMAGES + "-1",
+                            Topics.LABELS + "-0", Topics.LABELS + "-1");
                 });
                 screenshot(browser, "dashboard.png");
                 // The page draws each recent prediction's image from the pixels the app remembered.
                 final com.fasterxml.jackson.databind.JsonNode summary = JsonSerde.MAPPER.readTree(
                         java.net.URI.create("http://localhost:" + service.httpPort() + "/api/summary").toURL());
+                assertThat(summary.at("/instance/instanceId").asText()).isNotBlank();
+                assertThat(summary.at("/instance/partitions")).hasSize(4);
                 assertThat(summary.get("recent")).hasSize(DashboardFeed.RECENT).allSatisfy(recent ->
                         assertThat(java.util.Base64.getDecoder().decode(recent.get("pixelsBase64").asText()))
                                 .hasSize(DigitNetwork.PIXELS));

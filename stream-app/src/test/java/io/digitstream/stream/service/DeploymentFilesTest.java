@@ -107,21 +107,9 @@ class DeploymentFilesTest {
     @Test
     void streamAppEnvironmentIsSettingsTheAppKnows() {
         final JsonNode env = compose.at("/services/stream-app/environment");
-        final Set<String> known = new java.util.HashSet<>(AppConfig.APP_KEYS);
-        known.add(AppConfig.BOOTSTRAP_SERVERS);
-        known.addAll(StreamsConfig.configDef().names());
-        known.addAll(ProducerConfig.configNames());
-        known.addAll(ConsumerConfig.configNames());
-        known.addAll(AdminClientConfig.configNames());
-        env.properties().forEach(variable -> {
-            assertThat(variable.getKey()).startsWith(AppConfig.ENV_PREFIX);
-            final String key = variable.getKey().substring(AppConfig.ENV_PREFIX.length()).toLowerCase(Locale.ROOT)
-                    .replace('_', '.');
-            assertThat(known).as("setting %s from %s", key, variable.getKey()).contains(key);
-        });
         final Map<String, String> settings = new java.util.HashMap<>();
         env.properties().forEach(variable -> settings.put(variable.getKey(), variable.getValue().asText()));
-        final AppConfig config = AppConfig.load(null, settings, Map.of());
+        final AppConfig config = knownSettings(settings);
 
         assertThat(config.bootstrapServers()).isEqualTo("kafka:9092");
         assertThat(compose.at("/services/kafka/environment/KAFKA_ADVERTISED_LISTENERS").asText())
@@ -183,6 +171,94 @@ class DeploymentFilesTest {
         }
         assertThat(dashboard.get("panels")).isNotEmpty();
         assertThat(unknown).isEmpty();
+    }
+
+    @Test
+    void theClusterOverrideRunsThreeNodesInOneQuorumAndReplicatesEverythingToThree() throws IOException {
+        final JsonNode cluster = YAML.readTree(ROOT.resolve("docker-compose.cluster.yml").toFile());
+        final List<String> nodes = List.of("kafka", "kafka-2", "kafka-3");
+        final String voters = cluster.at("/services/kafka/environment/KAFKA_CONTROLLER_QUORUM_VOTERS").asText();
+        final Set<String> ids = new java.util.HashSet<>();
+        for (final String node : nodes) {
+            final JsonNode env = cluster.at("/services/" + node + "/environment");
+            final String id = env.has("KAFKA_NODE_ID") ? env.get("KAFKA_NODE_ID").asText()
+                    : compose.at("/services/" + node + "/environment/KAFKA_NODE_ID").asText();
+            assertThat(ids.add(id)).as("node id %s of %s is its own", id, node).isTrue();
+            assertThat(voters).contains(id + "@" + node + ":9093");
+            assertThat(env.get("KAFKA_CONTROLLER_QUORUM_VOTERS").asText()).isEqualTo(voters);
+            assertThat(env.get("KAFKA_TRANSACTION_STATE_LOG_REPLICATION_FACTOR").asText()).isEqualTo("3");
+            assertThat(env.get("KAFKA_TRANSACTION_STATE_LOG_MIN_ISR").asText()).isEqualTo("2");
+            assertThat(env.get("KAFKA_MIN_INSYNC_REPLICAS").asText()).isEqualTo("2");
+        }
+        final String bootstrap = cluster.at("/services/stream-app/environment/DIGITS_BOOTSTRAP_SERVERS").asText();
+        assertThat(bootstrap.split(",")).containsExactly("kafka:9092", "kafka-2:9092", "kafka-3:9092");
+        final String topicsCommand = cluster.at("/services/topics/command/0").asText();
+        // The same topics as the one-node file, replicated to three with two in sync.
+        assertThat(topicsCommand.replace("--replication-factor 3 --config min.insync.replicas=2",
+                "--replication-factor 1")).isEqualTo(compose.at("/services/topics/command/0").asText());
+    }
+
+    @Test
+    void theKubernetesManifestsRunTheAppAsItExpects() throws IOException {
+        final Map<String, JsonNode> byKind = new java.util.HashMap<>();
+        try (var documents = YAML.readerFor(JsonNode.class).<JsonNode>readValues(
+                ROOT.resolve("deploy/k8s/stream-app.yaml").toFile())) {
+            documents.forEachRemaining(document -> byKind.put(document.get("kind").asText() + "/"
+                    + document.at("/metadata/name").asText(), document));
+        }
+        final JsonNode set = byKind.get("StatefulSet/digit-stream");
+        final JsonNode container = set.at("/spec/template/spec/containers/0");
+        final Map<String, String> settings = new java.util.HashMap<>();
+        container.get("env").forEach(variable -> {
+            if (variable.has("value")) {
+                settings.put(variable.get("name").asText(), variable.get("value").asText());
+            } else {
+                // The pod's own name, one group.instance.id per pod that outlives its restarts.
+                assertThat(variable.get("name").asText()).isEqualTo("DIGITS_GROUP_INSTANCE_ID");
+                assertThat(variable.at("/valueFrom/fieldRef/fieldPath").asText()).isEqualTo("metadata.name");
+                settings.put(variable.get("name").asText(), "digit-stream-0");
+            }
+        });
+        final AppConfig config = knownSettings(settings);
+        assertThat(config.kafka()).containsEntry("group.instance.id", "digit-stream-0");
+        assertThat(config.http().host()).isEqualTo("0.0.0.0");
+        assertThat(container.at("/ports/0/containerPort").asInt()).isEqualTo(config.httpPort());
+        assertThat(container.at("/readinessProbe/httpGet/path").asText()).isEqualTo("/health");
+        assertThat(container.at("/readinessProbe/httpGet/port").asText()).isEqualTo(container.at("/ports/0/name").asText());
+        assertThat(set.at("/spec/template/metadata/annotations/prometheus.io~1port").asText())
+                .isEqualTo(Integer.toString(config.httpPort()));
+        // The state directory is the pod's own volume: its instance id and state survive a restart.
+        final String state = config.streamsProperties().getProperty(StreamsConfig.STATE_DIR_CONFIG);
+        assertThat(container.get("volumeMounts")).anySatisfy(mount -> {
+            assertThat(mount.get("mountPath").asText()).isEqualTo(state);
+            assertThat(set.at("/spec/volumeClaimTemplates/0/metadata/name").asText())
+                    .isEqualTo(mount.get("name").asText());
+        });
+        assertThat(Files.readString(ROOT.resolve("Dockerfile"))).contains(" AS stream-app");
+        for (final String service : List.of("Service/digit-stream", "Service/digit-stream-pods",
+                "PodDisruptionBudget/digit-stream")) {
+            assertThat(byKind.get(service).at("/spec/selector").toString()).as(service)
+                    .contains(set.at("/spec/template/metadata/labels/app").asText());
+        }
+        assertThat(byKind.get("StatefulSet/digit-stream").at("/spec/serviceName").asText())
+                .isEqualTo("digit-stream-pods");
+    }
+
+    /** Loads {@code env} as the app does, after checking each variable names a setting it knows. */
+    private static AppConfig knownSettings(final Map<String, String> env) {
+        final Set<String> known = new java.util.HashSet<>(AppConfig.APP_KEYS);
+        known.add(AppConfig.BOOTSTRAP_SERVERS);
+        known.addAll(StreamsConfig.configDef().names());
+        known.addAll(ProducerConfig.configNames());
+        known.addAll(ConsumerConfig.configNames());
+        known.addAll(AdminClientConfig.configNames());
+        env.keySet().forEach(variable -> {
+            assertThat(variable).startsWith(AppConfig.ENV_PREFIX);
+            final String key = variable.substring(AppConfig.ENV_PREFIX.length()).toLowerCase(Locale.ROOT)
+                    .replace('_', '.');
+            assertThat(known).as("setting %s from %s", key, variable).contains(key);
+        });
+        return AppConfig.load(null, env, Map.of());
     }
 
     private static long megabytes(final String dockerfile, final String property) {

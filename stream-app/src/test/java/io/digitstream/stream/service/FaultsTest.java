@@ -128,7 +128,7 @@ class FaultsTest {
         final List<String> duplicates = new ArrayList<>();
         // The topics as the app creates them, for the reader to start at the predictions' end.
         TopicSetup.ensureTopics(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG,
-                KafkaClusterExtension.bootstrapServers()), config.partitions(), config.replicationFactor());
+                KafkaClusterExtension.bootstrapServers()), config.partitions(), config.replication());
         try (KafkaProducer<String, String> producer = producer();
                 KafkaConsumer<String, String> reader = TestClients.consumerAtEnd(Topics.PREDICTIONS)) {
             // Unlabeled images: their predictions wait in the label join's store for labels.

@@ -20,6 +20,7 @@ import org.junit.jupiter.api.io.TempDir;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 
+import io.digitstream.releases.Replication;
 import io.digitstream.schemas.ClassAccuracy;
 import io.digitstream.schemas.Prediction;
 import io.digitstream.schemas.Topics;
@@ -42,7 +43,7 @@ class ForeignRecordsTest {
     void startBroker() {
         broker = EmbeddedKafkaBroker.start(dir.resolve("kafka"));
         TopicSetup.ensureTopics(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, broker.bootstrapServers()), 1,
-                (short) 1);
+                Replication.FOLLOW_CLUSTER);
         try (KafkaProducer<String, String> producer = TestClients.producer(Map.of(
                 ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, broker.bootstrapServers()))) {
             producer.send(new ProducerRecord<>(Topics.PREDICTIONS, "fake", "not a prediction"));

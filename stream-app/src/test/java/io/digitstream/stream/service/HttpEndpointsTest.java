@@ -36,7 +36,7 @@ class HttpEndpointsTest {
     private void start(final boolean classifyEnabled, final int perSecond) {
         http = HttpEndpoints.start(new HttpSettings("localhost", 0, classifyEnabled, perSecond, Duration.ofMinutes(1)),
                 new PrometheusMeterRegistry(PrometheusConfig.DEFAULT), () -> KafkaStreams.State.RUNNING, stuck::get,
-                () -> "v1", null, png -> "canvas-" + drawings.incrementAndGet());
+                () -> "v1", null, () -> null, png -> "canvas-" + drawings.incrementAndGet());
     }
 
     @Test

@@ -59,6 +59,7 @@ import io.digitstream.releases.ModelRelease;
 import io.digitstream.releases.ReleaseArchives;
 import io.digitstream.releases.ReleaseLog;
 import io.digitstream.releases.Releases;
+import io.digitstream.releases.Replication;
 import io.digitstream.schemas.ClassAccuracy;
 import io.digitstream.schemas.DigitImage;
 import io.digitstream.schemas.JsonSerde;
@@ -350,7 +351,7 @@ class ModelLifecycleTest {
     }
 
     private Releases releases() {
-        return new Releases(clientConfig(), (short) 1, "test");
+        return new Releases(clientConfig(), Replication.FOLLOW_CLUSTER, "test");
     }
 
     private Map<String, Object> clientConfig() {

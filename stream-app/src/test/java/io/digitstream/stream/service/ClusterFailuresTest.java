@@ -1,0 +1,329 @@
+package io.digitstream.stream.service;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import java.io.BufferedReader;
+import java.io.InputStreamReader;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Collectors;
+import java.util.stream.IntStream;
+
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.clients.admin.Config;
+import org.apache.kafka.clients.admin.TopicDescription;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.common.TopicPartitionInfo;
+import org.apache.kafka.common.config.ConfigResource;
+import org.apache.kafka.common.config.TopicConfig;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+import com.fasterxml.jackson.databind.JsonNode;
+
+import io.digitstream.schemas.JsonSerde;
+import io.digitstream.schemas.Topics;
+import io.digitstream.stream.AppProcess;
+import io.digitstream.stream.BrokerProcess;
+import io.digitstream.stream.PredictionLog;
+import io.digitstream.stream.SteadyImages;
+import io.digitstream.stream.TestClients;
+import io.digitstream.stream.TestFixtures;
+import io.digitstream.stream.cli.StreamApp;
+
+/**
+ * Failures on a real three-node cluster (each node its own process) under a steady stream of
+ * labeled images: an app instance SIGKILLed and restarted, the broker leading an input partition
+ * SIGKILLed and restarted, instances added and removed. Each time a read_committed reader sees
+ * exactly one prediction per image and the accuracy rows count each labeled image once. Prints
+ * what each failure cost in time without predictions (docs/operations.md has the figures).
+ */
+@Tag("cluster")
+class ClusterFailuresTest {
+
+    private static final int IMAGES = 10_000;
+    private static final int RATE = 300;
+    private static final long EVENT_TIME = System.currentTimeMillis() - Duration.ofDays(3).toMillis();
+    private static final Duration TIMEOUT = Duration.ofMinutes(3);
+
+    @TempDir
+    Path dir;
+    private EmbeddedKafkaCluster cluster;
+
+    @BeforeEach
+    void startCluster() {
+        cluster = EmbeddedKafkaCluster.start(dir.resolve("cluster"), 3, 0);
+    }
+
+    @AfterEach
+    void stopCluster() {
+        cluster.close();
+    }
+
+    @Test
+    void theBrokerCommandStartsAThreeNodeClusterAndStopsEveryNodeOnSigterm() throws Exception {
+        final int port = BrokerProcess.freePort();
+        final Process command = new ProcessBuilder(List.of(Path.of(System.getProperty("java.home"), "bin", "java")
+                .toString(), "-cp", System.getProperty("java.class.path"), StreamApp.class.getName(), "broker",
+                "--nodes", "3", "--port", Integer.toString(port), "--dir", dir.resolve("cli").toString()))
+                .redirectErrorStream(true).start();
+        try (BufferedReader out = new BufferedReader(new InputStreamReader(command.getInputStream(),
+                StandardCharsets.UTF_8))) {
+            String line = out.readLine();
+            while (line != null && !line.startsWith("Kafka cluster of")) {
+                line = out.readLine();
+            }
+            assertThat(line).isEqualTo("Kafka cluster of 3 nodes on 127.0.0.1:" + port + ",127.0.0.1:" + (port + 1)
+                    + ",127.0.0.1:" + (port + 2) + "; Ctrl-C to stop.");
+            final List<ProcessHandle> nodes = command.toHandle().children().toList();
+            assertThat(nodes).hasSize(3);
+            try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG,
+                    "127.0.0.1:" + (port + 1)))) {
+                assertThat(admin.describeCluster().nodes().get(30, TimeUnit.SECONDS)).hasSize(3);
+            }
+            command.toHandle().destroy();
+            assertThat(command.waitFor(2, TimeUnit.MINUTES)).isTrue();
+            assertThat(nodes).noneMatch(ProcessHandle::isAlive);
+        } finally {
+            command.destroyForcibly();
+        }
+    }
+
+    @Test
+    void theAppsTopicsAndItsInternalOnesAreReplicatedToThreeWithTwoInSync() throws Exception {
+        final Map<String, String> settings = settings("replicated", 4);
+        final String applicationId = settings.get("application.id");
+        try (StreamService app = StreamService.start(AppConfig.load(null, Map.of(), settings));
+                Admin admin = admin()) {
+            app.awaitRunning(TIMEOUT);
+            final Set<String> topics = admin.listTopics().names().get(30, TimeUnit.SECONDS);
+            assertThat(topics).containsAll(Topics.ALL).contains(Topics.MODELS)
+                    .anyMatch(topic -> topic.startsWith(applicationId) && topic.endsWith("-changelog"))
+                    .anyMatch(topic -> topic.startsWith(applicationId) && topic.endsWith("-repartition"));
+            final Map<String, TopicDescription> described = admin.describeTopics(topics).allTopicNames()
+                    .get(30, TimeUnit.SECONDS);
+            final Map<ConfigResource, Config> configs = admin.describeConfigs(topics.stream()
+                    .map(topic -> new ConfigResource(ConfigResource.Type.TOPIC, topic)).toList())
+                    .all().get(30, TimeUnit.SECONDS);
+            for (final String topic : topics) {
+                assertThat(described.get(topic).partitions()).as(topic)
+                        .allSatisfy(partition -> assertThat(partition.replicas()).hasSize(3));
+                assertThat(configs.get(new ConfigResource(ConfigResource.Type.TOPIC, topic))
+                        .get(TopicConfig.MIN_IN_SYNC_REPLICAS_CONFIG).value()).as(topic).isEqualTo("2");
+            }
+        }
+    }
+
+    @ParameterizedTest(name = "standby replicas: {0}")
+    @ValueSource(ints = {0, 1})
+    void aKilledInstanceOfTwoIsRestartedAndNothingIsLostOrDuplicated(final int standbys) throws Exception {
+        final Map<String, String> first = settings("instances", 4);
+        first.put("num.standby.replicas", Integer.toString(standbys));
+        final Map<String, String> second = secondInstance(first);
+        final String prefix = "kill-" + standbys + "-";
+        AppProcess a = null;
+        AppProcess b = null;
+        try {
+            a = AppProcess.start(first);
+            b = AppProcess.start(second);
+            final AppProcess one = a;
+            final AppProcess two = b;
+            await().atMost(TIMEOUT).until(() -> !imagePartitions(one).isEmpty() && !imagePartitions(two).isEmpty());
+            try (PredictionLog predictions = new PredictionLog(cluster.bootstrapServers(), prefix);
+                    KafkaProducer<String, String> producer = producer();
+                    SteadyImages images = SteadyImages.start(producer, prefix, IMAGES, RATE, EVENT_TIME)) {
+                predictions.awaitAtLeast(3_000, TIMEOUT);
+                final Set<Integer> killed = imagePartitions(b);
+                final Set<Integer> others = IntStream.range(0, 4).boxed().filter(p -> !killed.contains(p))
+                        .collect(Collectors.toSet());
+                b.kill();
+                final long killedAt = System.currentTimeMillis();
+                b = AppProcess.start(second);
+                final long upAt = System.currentTimeMillis();
+                images.awaitSent();
+                predictions.awaitAtLeast(IMAGES, TIMEOUT);
+                predictions.poll();
+                System.out.printf(Locale.ROOT, "Instance killed, %d standby replica(s): restarted app up %.1f s"
+                        + " after the kill; longest gap on its partitions %s %.1f s, on the other's %s %.1f s%n",
+                        standbys, (upAt - killedAt) / 1000.0, killed, predictions.longestGapSeconds(killed), others,
+                        predictions.longestGapSeconds(others));
+                assertThat(predictions.duplicates()).isZero();
+                assertThat(predictions.count()).isEqualTo(IMAGES);
+                assertThat(PredictionLog.countedInAccuracy(cluster.bootstrapServers(), EVENT_TIME, IMAGES, TIMEOUT))
+                        .isEqualTo(IMAGES);
+            }
+        } finally {
+            close(a);
+            close(b);
+        }
+    }
+
+    @Test
+    void theBrokerLeadingAnImagesPartitionKilledAndRestartedCostsNothing() throws Exception {
+        final String prefix = "broker-kill-";
+        final AppProcess app = AppProcess.start(settings("broker-kill", 4));
+        try (PredictionLog predictions = new PredictionLog(cluster.bootstrapServers(), prefix);
+                KafkaProducer<String, String> producer = producer();
+                SteadyImages images = SteadyImages.start(producer, prefix, IMAGES, RATE, EVENT_TIME);
+                Admin admin = admin()) {
+            predictions.awaitAtLeast(3_000, TIMEOUT);
+            final int leader = leaders(admin).get(0);
+            final Set<Integer> led = leaders(admin).entrySet().stream().filter(e -> e.getValue() == leader)
+                    .map(Map.Entry::getKey).collect(Collectors.toCollection(TreeSet::new));
+            cluster.kill(leader);
+            final long killedAt = System.currentTimeMillis();
+            await().atMost(TIMEOUT).until(() -> predictions.poll() > 0 && predictions.firstAfter(killedAt) > 0
+                    && !leaders(admin).containsValue(leader));
+            final long newLeadersAt = System.currentTimeMillis();
+            // Some time on two nodes before the third comes back.
+            predictions.awaitAtLeast(Math.min(IMAGES, predictions.count() + 1_500), TIMEOUT);
+            cluster.restart(leader);
+            final long restartedAt = System.currentTimeMillis();
+            await().atMost(TIMEOUT).until(() -> inEveryIsr(admin, leader));
+            final long inSyncAt = System.currentTimeMillis();
+            images.awaitSent();
+            predictions.awaitAtLeast(IMAGES, TIMEOUT);
+            predictions.poll();
+            System.out.printf(Locale.ROOT, "Broker %d killed (it led %s of %s): new leaders within %.1f s;"
+                    + " longest gap on those partitions %.1f s, on all %.1f s; restarted, back in every ISR"
+                    + " %.1f s later%n", leader, led, Topics.IMAGES, (newLeadersAt - killedAt) / 1000.0,
+                    predictions.longestGapSeconds(led), predictions.longestGapSeconds(Set.of(0, 1, 2, 3)),
+                    (inSyncAt - restartedAt) / 1000.0);
+            assertThat(app.isAlive()).isTrue();
+            assertThat(app.get("/health")).contains("\"status\":\"UP\"");
+            assertThat(predictions.duplicates()).isZero();
+            assertThat(predictions.count()).isEqualTo(IMAGES);
+            assertThat(PredictionLog.countedInAccuracy(cluster.bootstrapServers(), EVENT_TIME, IMAGES, TIMEOUT))
+                    .isEqualTo(IMAGES);
+        } finally {
+            app.close();
+        }
+    }
+
+    @Test
+    void scalingFromOneInstanceToThreeAndBackUnderLoadLosesAndDuplicatesNothing() throws Exception {
+        final int images = 12_000;
+        final String prefix = "scale-";
+        final Map<String, String> first = settings("scale", 6);
+        final StreamService one = StreamService.start(AppConfig.load(null, Map.of(), first));
+        try (PredictionLog predictions = new PredictionLog(cluster.bootstrapServers(), prefix);
+                KafkaProducer<String, String> producer = producer();
+                SteadyImages sent = SteadyImages.start(producer, prefix, images, RATE, EVENT_TIME)) {
+            predictions.awaitAtLeast(2_000, TIMEOUT);
+            final long outAt = System.currentTimeMillis();
+            final List<StreamService> added = List.of(
+                    StreamService.start(AppConfig.load(null, Map.of(), instance(first, "two"))),
+                    StreamService.start(AppConfig.load(null, Map.of(), instance(first, "three"))));
+            try {
+                // Each new instance gets its tasks once it has warmed their state up.
+                await().atMost(TIMEOUT).until(() -> {
+                    predictions.poll();
+                    return added.stream().noneMatch(service -> service.ownedInputs().isEmpty());
+                });
+                final long sharedAt = System.currentTimeMillis();
+                System.out.printf(Locale.ROOT, "Scaled out to three instances: each held partitions %.1f s after"
+                        + " they started (%d, %d and %d input partitions)%n", (sharedAt - outAt) / 1000.0,
+                        one.ownedInputs().size(), added.get(0).ownedInputs().size(),
+                        added.get(1).ownedInputs().size());
+                predictions.awaitAtLeast(predictions.count() + 2_000, TIMEOUT);
+            } finally {
+                added.forEach(StreamService::close);
+            }
+            await().atMost(TIMEOUT).until(() -> {
+                predictions.poll();
+                return one.ownedInputs().size() == 2 * 6;
+            });
+            sent.awaitSent();
+            predictions.awaitAtLeast(images, TIMEOUT);
+            predictions.poll();
+            System.out.printf(Locale.ROOT, "Scaled 1 -> 3 -> 1 instances under load: longest gap on any of the"
+                    + " six partitions %.1f s%n", predictions.longestGapSeconds(Set.of(0, 1, 2, 3, 4, 5)));
+            assertThat(predictions.duplicates()).isZero();
+            assertThat(predictions.count()).isEqualTo(images);
+            assertThat(PredictionLog.countedInAccuracy(cluster.bootstrapServers(), EVENT_TIME, images, TIMEOUT))
+                    .isEqualTo(images);
+        } finally {
+            one.close();
+        }
+    }
+
+    /** An app on the cluster with {@code partitions} input partitions and day-long accuracy windows. */
+    private Map<String, String> settings(final String name, final int partitions) {
+        final Map<String, String> settings = TestFixtures.appSettings(dir, name);
+        settings.put(AppConfig.BOOTSTRAP_SERVERS, cluster.bootstrapServers());
+        settings.put(AppConfig.PARTITIONS, Integer.toString(partitions));
+        settings.put(AppConfig.ACCURACY_WINDOW_MS, Long.toString(Duration.ofDays(1).toMillis()));
+        settings.put(AppConfig.ACCURACY_ADVANCE_MS, Long.toString(Duration.ofDays(1).toMillis()));
+        settings.put(AppConfig.ACCURACY_GRACE_MS, Long.toString(Duration.ofDays(7).toMillis()));
+        return settings;
+    }
+
+    /** Another instance of the same app: its own state directory, so its own instance id. */
+    private Map<String, String> instance(final Map<String, String> settings, final String name) {
+        final Map<String, String> own = new HashMap<>(settings);
+        own.put("state.dir", dir.resolve("state-" + name).toString());
+        return own;
+    }
+
+    private Map<String, String> secondInstance(final Map<String, String> settings) {
+        return instance(settings, "second");
+    }
+
+    private KafkaProducer<String, String> producer() {
+        return TestClients.producer(Map.of(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, cluster.bootstrapServers()));
+    }
+
+    private Admin admin() {
+        return Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, cluster.bootstrapServers()));
+    }
+
+    /** The digits.images partitions an instance owns, as its /api/summary says. */
+    private static Set<Integer> imagePartitions(final AppProcess app) throws Exception {
+        final JsonNode summary = JsonSerde.MAPPER.readTree(app.get("/api/summary"));
+        final Set<Integer> owned = new TreeSet<>();
+        summary.at("/instance/partitions").forEach(partition -> {
+            final String name = partition.get("partition").asText();
+            if (name.startsWith(Topics.IMAGES + "-")) {
+                owned.add(Integer.parseInt(name.substring(Topics.IMAGES.length() + 1)));
+            }
+        });
+        return owned;
+    }
+
+    /** The leader of each digits.images partition, -1 while it has none. */
+    private static Map<Integer, Integer> leaders(final Admin admin) throws Exception {
+        final TopicDescription images = admin.describeTopics(List.of(Topics.IMAGES)).allTopicNames()
+                .get(30, TimeUnit.SECONDS).get(Topics.IMAGES);
+        return images.partitions().stream().collect(Collectors.toMap(TopicPartitionInfo::partition,
+                info -> info.leader() == null ? -1 : info.leader().id()));
+    }
+
+    /** Whether {@code node} is back in the in-sync replicas of every digits.images partition. */
+    private static boolean inEveryIsr(final Admin admin, final int node) throws Exception {
+        return admin.describeTopics(List.of(Topics.IMAGES)).allTopicNames().get(30, TimeUnit.SECONDS)
+                .get(Topics.IMAGES).partitions().stream()
+                .allMatch(info -> info.isr().stream().anyMatch(replica -> replica.id() == node));
+    }
+
+    private static void close(final AppProcess app) throws InterruptedException {
+        if (app != null) {
+            app.close();
+        }
+    }
+}
