@@ -1,5 +1,6 @@
 package io.digitstream.stream.service;
 
+import java.time.Duration;
 import java.util.HashMap;
 import java.util.Locale;
 import java.util.Map;
@@ -27,6 +28,8 @@ import io.digitstream.schemas.ModelControl;
 final class ModelGovernor {
 
     private static final Logger log = LoggerFactory.getLogger(ModelGovernor.class);
+    /** How long after a shadow's control record its windows count: every instance serves it by then. */
+    static final Duration SWITCH_MARGIN = Duration.ofSeconds(15);
 
     private final ModelPolicy policy;
     private final ModelFollower follower;
@@ -68,8 +71,10 @@ final class ModelGovernor {
 
     /** Compares the shadow with the live model on the window of {@code row}, once the shadow has enough images. */
     private void promoteOrDrop(final ModelControl control, final ClassAccuracy row) {
-        // Only a window begun after the shadow started holds the same images for both models.
-        if (row.windowStart() < since(control, control.shadow(), ModelControls.SHADOW)) {
+        // Only a window begun after every instance serves the shadow holds the same images for both
+        // models: the instances switch a moment (about a second) after the control record.
+        final long shadowSince = since(control, control.shadow(), ModelControls.SHADOW);
+        if (shadowSince == Long.MAX_VALUE || row.windowStart() < shadowSince + SWITCH_MARGIN.toMillis()) {
             return;
         }
         final ClassAccuracy shadow = windows.getOrDefault(control.shadow(), Map.of()).get(row.windowStart());
