@@ -35,7 +35,12 @@ public final class PredictionLog implements AutoCloseable {
 
     /** Reads {@code Topics.PREDICTIONS} on the cluster at {@code bootstrapServers} from its end now. */
     public PredictionLog(final String bootstrapServers, final String prefix) {
-        this.reader = TestClients.consumerAtEnd(bootstrapServers, Topics.PREDICTIONS);
+        this(bootstrapServers, prefix, Map.of());
+    }
+
+    /** As {@link #PredictionLog(String, String)}, with client settings such as security. */
+    public PredictionLog(final String bootstrapServers, final String prefix, final Map<String, Object> settings) {
+        this.reader = TestClients.consumerAtEnd(bootstrapServers, Topics.PREDICTIONS, settings);
         this.prefix = prefix;
     }
 

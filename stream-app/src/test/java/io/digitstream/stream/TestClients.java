@@ -59,8 +59,16 @@ public final class TestClients {
 
     /** A reader of {@code topic} on the cluster at {@code bootstrapServers}, from its end as it is now. */
     public static KafkaConsumer<String, String> consumerAtEnd(final String bootstrapServers, final String topic) {
-        final KafkaConsumer<String, String> consumer = new KafkaConsumer<>(consumerProps(bootstrapServers),
-                new StringDeserializer(), new StringDeserializer());
+        return consumerAtEnd(bootstrapServers, topic, Map.of());
+    }
+
+    /** As {@link #consumerAtEnd(String, String)}, with client settings such as security. */
+    public static KafkaConsumer<String, String> consumerAtEnd(final String bootstrapServers, final String topic,
+            final Map<String, Object> settings) {
+        final Properties props = consumerProps(bootstrapServers);
+        props.putAll(settings);
+        final KafkaConsumer<String, String> consumer = new KafkaConsumer<>(props, new StringDeserializer(),
+                new StringDeserializer());
         final List<TopicPartition> partitions = consumer.partitionsFor(topic).stream()
                 .map(info -> new TopicPartition(topic, info.partition())).toList();
         consumer.assign(partitions);

@@ -144,6 +144,19 @@ public final class TestFixtures {
         return out.toString(StandardCharsets.UTF_8);
     }
 
+    /** Runs the CLI, asserts it exits with {@code code}, and returns what it printed on stderr. */
+    public static String runForErrors(final int code, final String... args) {
+        final PrintStream original = System.err;
+        final ByteArrayOutputStream err = new ByteArrayOutputStream();
+        try {
+            System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
+            assertThat(StreamApp.run(args)).isEqualTo(code);
+        } finally {
+            System.setErr(original);
+        }
+        return err.toString(StandardCharsets.UTF_8);
+    }
+
     /** Test image {@code index} as the 784 ints of a DigitImage. */
     public static int[] pixels(final int index) {
         final int[] pixels = new int[DigitNetwork.PIXELS];

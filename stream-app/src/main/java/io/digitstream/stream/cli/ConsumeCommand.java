@@ -72,7 +72,7 @@ final class ConsumeCommand implements Callable<Integer> {
             throw new IllegalArgumentException("--format must be table or json, got '" + format + "'");
         }
         final Properties props = new Properties();
-        props.putAll(client.settings);
+        props.putAll(client.settings());
         props.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, client.bootstrapServers);
         props.put(ConsumerConfig.GROUP_ID_CONFIG, "digits-consume-" + UUID.randomUUID());
         props.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");

@@ -20,6 +20,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.StringDeserializer;
 
@@ -34,6 +35,7 @@ import io.digitstream.schemas.JsonSerde;
 import io.digitstream.schemas.Prediction;
 import io.digitstream.schemas.Topics;
 import io.digitstream.stream.service.AppConfig;
+import io.digitstream.stream.service.SecureKafka;
 import io.digitstream.stream.service.StreamService;
 
 /**
@@ -66,6 +68,11 @@ final class DemoCommand implements Callable<Integer> {
     @Option(names = "--http-port", defaultValue = "8080", description = "Port of /metrics and /health (default: ${DEFAULT-VALUE}).")
     private int httpPort;
 
+    @Option(names = "--secure",
+            description = "Run the embedded broker SASL_SSL with ACLs, the app as a user with only its own"
+                    + " (docs/security.md); prints the client settings file for the CLI.")
+    private boolean secure;
+
     @Mixin
     private MnistOptions mnist;
 
@@ -81,6 +88,9 @@ final class DemoCommand implements Callable<Integer> {
         final Map<String, String> flags = new HashMap<>(settings);
         flags.put(AppConfig.MODEL, model.toString());
         flags.put(AppConfig.HTTP_PORT, Integer.toString(httpPort));
+        if (secure) {
+            flags.put(AppConfig.BROKER_SECURE, "true");
+        }
         final AppConfig config = AppConfig.load(null, System.getenv(), flags);
         final String run = "demo-" + UUID.randomUUID().toString().substring(0, 6);
         final List<Outgoing> images = ImageSources.mnist(test, run, ImageSources.LabelMode.MIXED, 7,
@@ -105,6 +115,15 @@ final class DemoCommand implements Callable<Integer> {
         Runtime.getRuntime().addShutdownHook(hook);
         final PrintWriter out = spec.commandLine().getOut();
         try (StreamService service = StreamService.start(config)) {
+            // The demo's own clients, as the super user on a secured broker.
+            final Map<String, String> clients = new HashMap<>();
+            service.embeddedSecurity().ifPresent(security -> {
+                security.adminConfig().forEach((key, value) -> clients.put(key, value.toString()));
+                out.printf(Locale.ROOT, "Kafka on %s: SASL_SSL (SCRAM-SHA-512), ACLs; the app runs as user %s."
+                        + " Client settings of the super user for the CLI: --client-config %s%n",
+                        service.bootstrapServers(), StreamService.APP_USER,
+                        security.clientConfigFile(SecureKafka.ADMIN));
+            });
             // Images sent before the stream threads have their partitions would wait out the group's
             // first rebalance, and the first summaries would show that wait as latency.
             service.awaitRunning(Duration.ofMinutes(1));
@@ -117,14 +136,17 @@ final class DemoCommand implements Callable<Integer> {
             out.flush();
             final AtomicInteger sent = new AtomicInteger();
             final Thread replay = new Thread(() -> {
-                try (ImageProducer producer = new ImageProducer(service.bootstrapServers(), Map.of(),
+                try (ImageProducer producer = new ImageProducer(service.bootstrapServers(), clients,
                         Duration.ofSeconds(2))) {
                     producer.send(images, rate, stop::get, sent::set);
+                } catch (final KafkaException e) {
+                    spec.commandLine().getErr().println("demo: the replay stopped, Kafka refused an image: "
+                            + e.getMessage());
                 }
             }, "replay");
             replay.setDaemon(true);
             replay.start();
-            summarize(service, truth, sent, stop, out, images.size());
+            summarize(service, clients, truth, sent, stop, out, images.size());
             stop.set(true);
             replay.join(TimeUnit.SECONDS.toMillis(10));
         } finally {
@@ -141,9 +163,11 @@ final class DemoCommand implements Callable<Integer> {
      * every replayed image is classified it says so, and from then on prints a line only for
      * intervals that classified something (images drawn on the dashboard, or sent by other clients).
      */
-    private void summarize(final StreamService service, final Map<String, Integer> truth, final AtomicInteger sent,
+    private void summarize(final StreamService service, final Map<String, String> clients,
+            final Map<String, Integer> truth, final AtomicInteger sent,
             final AtomicBoolean stop, final PrintWriter out, final int replayed) {
         final Properties props = new Properties();
+        props.putAll(clients);
         props.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, service.bootstrapServers());
         props.put(ConsumerConfig.GROUP_ID_CONFIG, "demo-summary-" + UUID.randomUUID());
         props.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");

@@ -12,9 +12,11 @@ import java.util.concurrent.locks.LockSupport;
 import java.util.function.BooleanSupplier;
 import java.util.function.IntConsumer;
 
+import org.apache.kafka.clients.producer.Callback;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.apache.kafka.common.serialization.StringSerializer;
 
@@ -41,6 +43,13 @@ public final class ImageProducer implements AutoCloseable {
         return thread;
     });
     private final Duration labelDelay;
+    /** The first send the cluster refused (credentials, an ACL, a record too large): sending stops at it. */
+    private volatile KafkaException failure;
+    private final Callback onSent = (metadata, exception) -> {
+        if (exception != null && failure == null) {
+            failure = exception instanceof KafkaException kafka ? kafka : new KafkaException(exception);
+        }
+    };
 
     public ImageProducer(final String bootstrapServers, final Map<String, String> clientSettings,
             final Duration labelDelay) {
@@ -59,13 +68,15 @@ public final class ImageProducer implements AutoCloseable {
      *
      * @param sent called with the number sent so far, every hundred images
      * @return how many were sent
+     * @throws KafkaException the first send the cluster refused so far, after which none is sent
+     *                        (one refused later is thrown by {@link #close()})
      */
     public int send(final List<Outgoing> images, final double rate, final BooleanSupplier stop,
             final IntConsumer sent) {
         final long start = System.nanoTime();
         int count = 0;
         for (final Outgoing image : images) {
-            if (stop.getAsBoolean()) {
+            if (stop.getAsBoolean() || failure != null) {
                 break;
             }
             if (rate > 0) {
@@ -75,11 +86,11 @@ public final class ImageProducer implements AutoCloseable {
                             TimeUnit.MILLISECONDS.toNanos(50)));
                 }
             }
-            producer.send(new ProducerRecord<>(Topics.IMAGES, image.id(), image.value()));
+            producer.send(new ProducerRecord<>(Topics.IMAGES, image.id(), image.value()), onSent);
             if (image.lateLabel() != null) {
                 final byte[] label = LABELS.serialize(Topics.LABELS,
                         new DigitLabel(image.id(), image.lateLabel()));
-                lateLabels.schedule(() -> producer.send(new ProducerRecord<>(Topics.LABELS, image.id(), label)),
+                lateLabels.schedule(() -> producer.send(new ProducerRecord<>(Topics.LABELS, image.id(), label), onSent),
                         labelDelay.toMillis(), TimeUnit.MILLISECONDS);
             }
             count++;
@@ -88,14 +99,13 @@ public final class ImageProducer implements AutoCloseable {
             }
         }
         sent.accept(count);
+        if (failure != null) {
+            throw failure;
+        }
         return count;
     }
 
-    /** Sends one raw record, for messages that are not image events. */
-    public void sendRaw(final String topic, final String key, final String value) {
-        producer.send(new ProducerRecord<>(topic, key, value.getBytes(StandardCharsets.UTF_8)));
-    }
-
+    /** Sends what is left, then throws the first send the cluster refused, if one was. */
     @Override
     public void close() {
         lateLabels.shutdown();
@@ -105,5 +115,8 @@ public final class ImageProducer implements AutoCloseable {
             Thread.currentThread().interrupt();
         }
         producer.close();
+        if (failure != null) {
+            throw failure;
+        }
     }
 }

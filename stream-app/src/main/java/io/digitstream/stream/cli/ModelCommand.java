@@ -61,7 +61,7 @@ final class ModelCommand implements Callable<Integer> {
         short replicationFactor;
 
         Map<String, Object> clientConfig() {
-            final Map<String, Object> config = new HashMap<>(client.settings);
+            final Map<String, Object> config = new HashMap<>(client.settings());
             config.put(CommonClientConfigs.BOOTSTRAP_SERVERS_CONFIG, client.bootstrapServers);
             return config;
         }

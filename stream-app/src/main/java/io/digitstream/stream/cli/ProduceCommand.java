@@ -72,7 +72,7 @@ final class ProduceCommand implements Callable<Integer> {
         }
         final List<Outgoing> selected = limit > 0 && limit < images.size() ? images.subList(0, limit) : images;
         final var err = spec.commandLine().getErr();
-        try (ImageProducer producer = new ImageProducer(client.bootstrapServers, client.settings, labelDelay)) {
+        try (ImageProducer producer = new ImageProducer(client.bootstrapServers, client.settings(), labelDelay)) {
             final int sent = producer.send(selected, rate, () -> false, count -> {
                 if (count % 1000 == 0) {
                     err.printf(Locale.ROOT, "sent %,d of %,d%n", count, selected.size());

@@ -3,6 +3,7 @@ package io.digitstream.stream.cli;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 
@@ -12,6 +13,7 @@ import picocli.CommandLine.Option;
 
 import io.digitstream.model.ModelArtifactException;
 import io.digitstream.stream.service.AppConfig;
+import io.digitstream.stream.service.KafkaRefusal;
 import io.digitstream.stream.service.StreamService;
 
 /** {@code stream-app}: runs the classifier on Kafka until SIGTERM or Ctrl-C. */
@@ -25,7 +27,7 @@ import io.digitstream.stream.service.StreamService;
                     + " (publish, promote, roll back models), broker (Kafka only)."})
 public final class StreamApp implements Callable<Integer> {
 
-    static final int EXIT_FAILURE = 1;
+    public static final int EXIT_FAILURE = 1;
     static final int EXIT_USAGE = 2;
 
     @Option(names = "--config", paramLabel = "FILE", description = "A properties file of settings.")
@@ -64,6 +66,11 @@ public final class StreamApp implements Callable<Integer> {
             return EXIT_USAGE;
         });
         cli.setExecutionExceptionHandler((e, command, parsed) -> {
+            final Optional<String> refused = KafkaRefusal.describe(e);
+            if (refused.isPresent()) {
+                command.getErr().println(command.getCommandSpec().qualifiedName() + ": " + refused.get());
+                return EXIT_FAILURE;
+            }
             if (e instanceof IllegalArgumentException || e instanceof ModelArtifactException
                     || e instanceof IllegalStateException || e instanceof java.io.UncheckedIOException
                     || e instanceof io.digitstream.model.mnist.MnistUnavailableException
@@ -100,7 +107,14 @@ public final class StreamApp implements Callable<Integer> {
             service.close();
             stopped.countDown();
         }, "shutdown"));
+        // Kafka refusing the app ends it with the reason; the shutdown hook closes it on exit.
+        service.fatal().thenRun(stopped::countDown);
         stopped.await();
+        final String refused = service.fatal().getNow(null);
+        if (refused != null) {
+            System.err.println("stream-app: " + refused);
+            return EXIT_FAILURE;
+        }
         return 0;
     }
 }

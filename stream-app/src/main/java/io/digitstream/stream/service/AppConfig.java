@@ -40,10 +40,11 @@ import io.digitstream.stream.topology.TopologySettings;
  * @param kafka            every other key, for Kafka Streams and its clients
  * @param modelPolicy      when models change by themselves
  * @param startupWait      how long to wait at start for a broker to answer, or null for as long as it takes
+ * @param secureBroker     whether the embedded broker listens SASL_SSL with ACLs (docs/security.md)
  */
 public record AppConfig(String bootstrapServers, Path brokerDir, int brokerPort, Path model, HttpSettings http, int partitions,
         Replication replication, TopologySettings topology, Map<String, String> kafka, ModelPolicy modelPolicy,
-        Duration startupWait) {
+        Duration startupWait, boolean secureBroker) {
 
     public static final String ENV_PREFIX = "DIGITS_";
     /** The Kafka Streams consumers' socket receive buffer when none is set: a few fetch answers. */
@@ -55,6 +56,7 @@ public record AppConfig(String bootstrapServers, Path brokerDir, int brokerPort,
     public static final String BOOTSTRAP_SERVERS = "bootstrap.servers";
     public static final String BROKER_DIR = "embedded.broker.dir";
     public static final String BROKER_PORT = "embedded.broker.port";
+    public static final String BROKER_SECURE = "embedded.broker.secure";
     public static final String MODEL = "model.path";
     public static final String HTTP_PORT = "http.port";
     public static final String HTTP_HOST = "http.host";
@@ -94,6 +96,7 @@ public record AppConfig(String bootstrapServers, Path brokerDir, int brokerPort,
             Map.entry(BOOTSTRAP_SERVERS, ""),
             Map.entry(BROKER_DIR, "data/kafka"),
             Map.entry(BROKER_PORT, "9092"),
+            Map.entry(BROKER_SECURE, "false"),
             Map.entry(MODEL, "models"),
             Map.entry(HTTP_PORT, "8080"),
             Map.entry(HTTP_HOST, "localhost"),
@@ -123,7 +126,7 @@ public record AppConfig(String bootstrapServers, Path brokerDir, int brokerPort,
             Map.entry(ROLLBACK_MIN_ACCURACY, "0"),
             Map.entry(ROLLBACK_MAX_DROP, "0.02"));
 
-    public static final Set<String> APP_KEYS = Set.of(BROKER_DIR, BROKER_PORT, MODEL, HTTP_PORT, HTTP_HOST,
+    public static final Set<String> APP_KEYS = Set.of(BROKER_DIR, BROKER_PORT, BROKER_SECURE, MODEL, HTTP_PORT, HTTP_HOST,
             HTTP_CLASSIFY_ENABLED, HTTP_CLASSIFY_RATE, HEALTH_STUCK_AFTER_MS, PARTITIONS, REPLICATION_FACTOR,
             MIN_INSYNC_REPLICAS, STARTUP_WAIT_MS, BATCH_SIZE, BATCH_WAIT_MS, OVERLAP_INFERENCE, LABEL_JOIN_WINDOW_MS,
             ACCURACY_WINDOW_MS, ACCURACY_ADVANCE_MS, ACCURACY_GRACE_MS, ACCURACY_FLUSH_MS, IMAGE_MAX_BYTES, BACKLOG_COMMIT_MS,
@@ -197,7 +200,8 @@ public record AppConfig(String bootstrapServers, Path brokerDir, int brokerPort,
                         positiveLong(settings, ROLLBACK_MIN_IMAGES), fraction(settings, ROLLBACK_MIN_ACCURACY),
                         fraction(settings, ROLLBACK_MAX_DROP)),
                 FOREVER.equalsIgnoreCase(settings.get(STARTUP_WAIT_MS).strip()) ? null
-                        : Duration.ofMillis(positiveLong(settings, STARTUP_WAIT_MS)));
+                        : Duration.ofMillis(positiveLong(settings, STARTUP_WAIT_MS)),
+                bool(settings, BROKER_SECURE));
     }
 
     public boolean embeddedBroker() {
@@ -206,7 +210,15 @@ public record AppConfig(String bootstrapServers, Path brokerDir, int brokerPort,
 
     public AppConfig withBootstrapServers(final String servers) {
         return new AppConfig(servers, brokerDir, brokerPort, model, http, partitions, replication, topology, kafka,
-                modelPolicy, startupWait);
+                modelPolicy, startupWait, secureBroker);
+    }
+
+    /** This config with {@code settings} over its Kafka settings: the secured embedded broker's credentials. */
+    public AppConfig withKafkaSettings(final Map<String, String> settings) {
+        final Map<String, String> merged = new HashMap<>(kafka);
+        merged.putAll(settings);
+        return new AppConfig(bootstrapServers, brokerDir, brokerPort, model, http, partitions, replication, topology,
+                Map.copyOf(merged), modelPolicy, startupWait, secureBroker);
     }
 
     public int httpPort() {

@@ -81,10 +81,8 @@ final class ClusterContact {
             Thread.currentThread().interrupt();
             throw new IllegalStateException("interrupted while waiting for Kafka", e);
         } catch (final ExecutionException e) {
-            if (e.getCause() instanceof AuthenticationException refused) {
-                throw new IllegalStateException("Kafka at " + config.get(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG)
-                        + " refused this app's credentials: " + refused.getMessage()
-                        + " (check sasl.jaas.config, sasl.mechanism and security.protocol)", refused);
+            if (e.getCause() instanceof AuthenticationException) {
+                throw new IllegalStateException(KafkaRefusal.describe(e).orElseThrow(), e.getCause());
             }
             return e.getCause() == null ? e.getMessage() : e.getCause().getMessage();
         } catch (final java.util.concurrent.TimeoutException e) {

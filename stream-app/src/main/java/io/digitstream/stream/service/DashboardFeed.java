@@ -11,15 +11,16 @@ import java.util.List;
 import java.util.Map;
 import java.util.Properties;
 import java.util.TreeMap;
-import java.util.UUID;
 import java.util.function.Consumer;
 import java.util.function.Supplier;
+import java.util.stream.Stream;
 
 import com.fasterxml.jackson.annotation.JsonProperty;
 
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.errors.WakeupException;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.StringDeserializer;
@@ -115,9 +116,9 @@ public final class DashboardFeed implements AutoCloseable {
             final RecentImages images, final Supplier<Models> models) {
         final Properties props = new Properties();
         props.putAll(consumerConfig);
-        props.put(ConsumerConfig.GROUP_ID_CONFIG, "digits-dashboard-" + UUID.randomUUID());
+        // No group: it reads every partition itself, so it needs no group ACL and leaves no group behind.
+        props.remove(ConsumerConfig.GROUP_ID_CONFIG);
         props.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
-        props.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
         props.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
         this.consumer = new KafkaConsumer<>(props, new StringDeserializer(), new ByteArrayDeserializer());
         this.metrics = metrics;
@@ -130,7 +131,11 @@ public final class DashboardFeed implements AutoCloseable {
 
     private void run() {
         try {
-            consumer.subscribe(List.of(Topics.PREDICTIONS, Topics.ACCURACY));
+            final List<TopicPartition> partitions = Stream.of(Topics.PREDICTIONS, Topics.ACCURACY)
+                    .flatMap(topic -> consumer.partitionsFor(topic).stream())
+                    .map(info -> new TopicPartition(info.topic(), info.partition())).toList();
+            consumer.assign(partitions);
+            consumer.seekToBeginning(partitions);
             while (running) {
                 for (final ConsumerRecord<String, byte[]> record : consumer.poll(Duration.ofMillis(250))) {
                     try {

@@ -5,6 +5,8 @@ import java.io.UncheckedIOException;
 import java.net.ServerSocket;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Properties;
 import java.util.concurrent.ExecutionException;
@@ -48,6 +50,16 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
      * @param port the clients' port, or 0 for any free one
      */
     public static EmbeddedKafkaBroker start(final Path logDir, final int port) {
+        return start(logDir, port, null);
+    }
+
+    /**
+     * As {@link #start(Path, int)}; with {@code secure}, its one listener is SASL_SSL with ACLs
+     * (docs/security.md).
+     *
+     * @param secure the TLS material and the super user, or null for a plain listener
+     */
+    public static EmbeddedKafkaBroker start(final Path logDir, final int port, final SecureKafka secure) {
         if (port != 0 && !isFree(port)) {
             throw new IllegalStateException("cannot start the embedded Kafka broker: port " + port + " is in use. "
                     + "If a Kafka runs there, use it with --bootstrap-servers localhost:" + port
@@ -56,7 +68,7 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
         RuntimeException last = null;
         for (int attempt = 1; attempt <= (port == 0 ? PORT_ATTEMPTS : 1); attempt++) {
             try {
-                return startOnce(logDir, port == 0 ? freePort() : port, freePort());
+                return startOnce(logDir, port == 0 ? freePort() : port, freePort(), secure);
             } catch (final RuntimeException e) {
                 // Another process may have taken a port between probing and binding: try new ones.
                 last = e;
@@ -66,16 +78,19 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
         throw last;
     }
 
-    private static EmbeddedKafkaBroker startOnce(final Path logDir, final int brokerPort, final int controllerPort) {
+    private static EmbeddedKafkaBroker startOnce(final Path logDir, final int brokerPort, final int controllerPort,
+            final SecureKafka secure) {
         final long started = System.nanoTime();
-        final Properties props = KafkaNode.config(1, 1, "1@127.0.0.1:" + controllerPort, brokerPort, controllerPort,
+        final Properties plain = KafkaNode.config(1, 1, "1@127.0.0.1:" + controllerPort, brokerPort, controllerPort,
                 logDir);
-        KafkaNode.format(logDir, props, Uuid.randomUuid().toString());
+        final Properties props = secure == null ? plain : secure.brokerConfig(plain, brokerPort, controllerPort);
+        KafkaNode.format(logDir, props, Uuid.randomUuid().toString(),
+                secure == null ? List.of() : secure.formatArguments());
         final KafkaRaftServer server = KafkaNode.start(props);
         final String bootstrap = "127.0.0.1:" + brokerPort;
         final EmbeddedKafkaBroker broker = new EmbeddedKafkaBroker(server, bootstrap);
         try {
-            broker.awaitReady();
+            broker.awaitReady(secure == null ? Map.of() : secure.adminConfig());
         } catch (final RuntimeException e) {
             broker.close();
             throw e;
@@ -85,8 +100,10 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
         return broker;
     }
 
-    private void awaitReady() {
-        try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers))) {
+    private void awaitReady(final Map<String, Object> clientConfig) {
+        final Map<String, Object> config = new HashMap<>(clientConfig);
+        config.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
+        try (Admin admin = Admin.create(config)) {
             admin.describeCluster().nodes().get(READY_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
         } catch (final InterruptedException e) {
             Thread.currentThread().interrupt();

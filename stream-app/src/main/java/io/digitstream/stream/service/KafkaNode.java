@@ -8,6 +8,8 @@ import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Properties;
 import java.util.concurrent.CountDownLatch;
 
@@ -68,6 +70,11 @@ public final class KafkaNode {
 
     /** Formats {@code logDir} for {@code clusterId} unless an earlier run did: its data is kept. */
     static void format(final Path logDir, final Properties props, final String clusterId) {
+        format(logDir, props, clusterId, List.of());
+    }
+
+    /** As {@link #format(Path, Properties, String)}, with more arguments to the storage tool (SCRAM users). */
+    static void format(final Path logDir, final Properties props, final String clusterId, final List<String> more) {
         try {
             Files.createDirectories(logDir);
             if (Files.exists(logDir.resolve("meta.properties"))) {
@@ -79,8 +86,10 @@ public final class KafkaNode {
                     props.store(out, "Kafka node");
                 }
                 final ByteArrayOutputStream output = new ByteArrayOutputStream();
-                final int code = StorageTool.execute(new String[] {"format", "--cluster-id", clusterId,
-                    "--config", config.toString(), "--ignore-formatted"},
+                final List<String> args = new ArrayList<>(List.of("format", "--cluster-id", clusterId,
+                        "--config", config.toString(), "--ignore-formatted"));
+                args.addAll(more);
+                final int code = StorageTool.execute(args.toArray(String[]::new),
                         new PrintStream(output, true, StandardCharsets.UTF_8));
                 if (code != 0) {
                     throw new IllegalStateException("cannot format Kafka log directory " + logDir + ": "

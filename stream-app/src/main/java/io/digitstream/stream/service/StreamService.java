@@ -6,7 +6,9 @@ import java.util.HashMap;
 import java.util.HashSet;
 import java.util.Map;
 import java.util.Properties;
+import java.util.Optional;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicInteger;
 
 import org.apache.kafka.clients.admin.Admin;
@@ -55,6 +57,9 @@ public final class StreamService implements AutoCloseable {
 
     /** A crashed stream thread is replaced this many times before the app gives up. */
     static final int MAX_THREAD_REPLACEMENTS = 3;
+    /** The user the app runs as on its secured embedded broker. */
+    public static final String APP_USER = "digit-stream";
+    private static final String SECURE_BROKER_DIR = "data/kafka-secure";
     private static final Duration CLOSE_TIMEOUT = Duration.ofSeconds(30);
     private static final JsonSerde<DigitImage> CANVAS_IMAGES = JsonSerde.serdeFor(DigitImage.class);
     /** How long closing waits for drawings still being sent. */
@@ -73,12 +78,15 @@ public final class StreamService implements AutoCloseable {
     private final ProgressWatch progress;
     private final ModelFollower follower;
     private final ModelGovernor governor;
+    private final CompletableFuture<String> fatal;
+    private final SecureKafka security;
 
     private StreamService(final EmbeddedKafkaBroker broker, final KafkaStreams streams,
             final ClassifierPool classifiers, final HttpEndpoints http, final String bootstrapServers,
             final JvmGcMetrics gcMetrics, final StreamMetrics metrics, final DashboardFeed feed,
             final KafkaProducer<String, DigitImage> canvas, final ProgressWatch progress,
-            final ModelFollower follower, final ModelGovernor governor) {
+            final ModelFollower follower, final ModelGovernor governor, final CompletableFuture<String> fatal,
+            final SecureKafka security) {
         this.broker = broker;
         this.streams = streams;
         this.classifiers = classifiers;
@@ -91,6 +99,8 @@ public final class StreamService implements AutoCloseable {
         this.progress = progress;
         this.follower = follower;
         this.governor = governor;
+        this.fatal = fatal;
+        this.security = security;
     }
 
     private static void publishLocal(final AppConfig config, final Replication replication, final Path model,
@@ -151,7 +161,21 @@ public final class StreamService implements AutoCloseable {
         EmbeddedKafkaBroker broker = null;
         ModelFollower follower = null;
         AppConfig config = requested;
-        if (config.embeddedBroker()) {
+        SecureKafka security = null;
+        if (config.embeddedBroker() && config.secureBroker()) {
+            // Its own directory by default: a broker's security is set when it is formatted.
+            final Path dir = config.brokerDir().equals(Path.of(AppConfig.DEFAULTS.get(AppConfig.BROKER_DIR)))
+                    ? Path.of(SECURE_BROKER_DIR) : config.brokerDir();
+            security = SecureKafka.in(dir.resolveSibling(dir.getFileName() + "-tls"));
+            broker = EmbeddedKafkaBroker.start(dir, config.brokerPort(), security);
+            // The app runs as a user of its own with only the ACLs it needs, as in production.
+            final String password = security.password(APP_USER);
+            security.grant(broker.bootstrapServers(), APP_USER, password, AppAcls.of("User:" + APP_USER,
+                    config.streamsProperties().getProperty(StreamsConfig.APPLICATION_ID_CONFIG), true));
+            final Map<String, String> credentials = new HashMap<>();
+            security.clientConfig(APP_USER, password).forEach((key, value) -> credentials.put(key, value.toString()));
+            config = config.withBootstrapServers(broker.bootstrapServers()).withKafkaSettings(credentials);
+        } else if (config.embeddedBroker()) {
             broker = EmbeddedKafkaBroker.start(config.brokerDir(), config.brokerPort());
             config = config.withBootstrapServers(broker.bootstrapServers());
         }
@@ -200,7 +224,15 @@ public final class StreamService implements AutoCloseable {
             final KafkaStreams streams = new KafkaStreams(topology, props);
             new KafkaStreamsMetrics(streams).bindTo(registry);
             final AtomicInteger replacements = new AtomicInteger();
+            final CompletableFuture<String> fatal = new CompletableFuture<>();
             streams.setUncaughtExceptionHandler(exception -> {
+                final Optional<String> refused = KafkaRefusal.describe(exception);
+                if (refused.isPresent()) {
+                    // Another thread would be refused alike: stop, and say why.
+                    log.error("{}; stopping", refused.get());
+                    fatal.complete(refused.get());
+                    return StreamsUncaughtExceptionHandler.StreamThreadExceptionResponse.SHUTDOWN_CLIENT;
+                }
                 if (replacements.incrementAndGet() <= MAX_THREAD_REPLACEMENTS) {
                     log.error("Stream thread failed; replacing it ({} of {})", replacements.get(),
                             MAX_THREAD_REPLACEMENTS, exception);
@@ -239,7 +271,7 @@ public final class StreamService implements AutoCloseable {
             log.info("Classifying {} with model {} on {}; dashboard on http://localhost:{}/ (also /metrics, /health)",
                     Topics.IMAGES, classifier.modelVersion(), config.bootstrapServers(), http.port());
             return new StreamService(broker, streams, classifiers, http, config.bootstrapServers(), gcMetrics, metrics,
-                    feed, canvas, progress, follower, governor);
+                    feed, canvas, progress, follower, governor, fatal, security);
         } catch (final RuntimeException e) {
             if (follower != null) {
                 follower.close();
@@ -255,6 +287,11 @@ public final class StreamService implements AutoCloseable {
         return bootstrapServers;
     }
 
+    /** The secured embedded broker's TLS material and users, when the app started one. */
+    public Optional<SecureKafka> embeddedSecurity() {
+        return Optional.ofNullable(security);
+    }
+
     public int httpPort() {
         return http.port();
     }
@@ -262,6 +299,14 @@ public final class StreamService implements AutoCloseable {
     /** Records sent to the dead-letter topic since start. */
     public double deadLetters() {
         return metrics.deadLettersByReason().values().stream().mapToDouble(Double::doubleValue).sum();
+    }
+
+    /**
+     * Completes with the reason when the app cannot go on and has stopped processing: Kafka refused
+     * its credentials or an operation ({@link KafkaRefusal}). The CLI exits with it.
+     */
+    public CompletableFuture<String> fatal() {
+        return fatal;
     }
 
     /** The partitions of the input topics this instance's stream threads process now. */

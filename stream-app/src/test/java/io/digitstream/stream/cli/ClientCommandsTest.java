@@ -3,9 +3,7 @@ package io.digitstream.stream.cli;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.io.ByteArrayInputStream;
-import java.io.ByteArrayOutputStream;
 import java.io.InputStream;
-import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -166,14 +164,6 @@ class ClientCommandsTest {
     }
 
     private static String captureErr(final String... args) {
-        final PrintStream original = System.err;
-        final ByteArrayOutputStream err = new ByteArrayOutputStream();
-        try {
-            System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
-            assertThat(StreamApp.run(args)).isEqualTo(StreamApp.EXIT_USAGE);
-        } finally {
-            System.setErr(original);
-        }
-        return err.toString(StandardCharsets.UTF_8);
+        return TestFixtures.runForErrors(StreamApp.EXIT_USAGE, args);
     }
 }
