@@ -425,7 +425,7 @@ public final class StreamBenchmark implements Callable<Integer> {
      * event time is the record timestamp the producer stamps; latency is the consumer's receipt time
      * minus that.
      */
-    private static Run run(final LoadClients clients, final List<Outgoing> images, final double rate,
+    static Run run(final LoadClients clients, final List<Outgoing> images, final double rate,
             final String name) throws InterruptedException {
         return run(clients, images, rate, name, null);
     }
@@ -576,7 +576,7 @@ public final class StreamBenchmark implements Callable<Integer> {
     }
 
     /** {@code count} events: {@code images} over and over, without copying them. */
-    private static List<Outgoing> cycled(final List<Outgoing> images, final int count) {
+    static List<Outgoing> cycled(final List<Outgoing> images, final int count) {
         return new java.util.AbstractList<>() {
             @Override
             public Outgoing get(final int index) {
@@ -591,7 +591,7 @@ public final class StreamBenchmark implements Callable<Integer> {
     }
 
     /** {@code count} pixel-array image events from the test set, over and over, with ids unique per call. */
-    private static List<Outgoing> images(final MnistDataset test, final ImageSources.Encoding encoding,
+    static List<Outgoing> images(final MnistDataset test, final ImageSources.Encoding encoding,
             final int count) {
         final List<Outgoing> images = new ArrayList<>(count);
         final String run = UUID.randomUUID().toString().substring(0, 8);

@@ -27,10 +27,9 @@ import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.common.TopicPartitionInfo;
 import org.apache.kafka.common.config.ConfigResource;
 import org.apache.kafka.common.config.TopicConfig;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -41,6 +40,7 @@ import io.digitstream.schemas.JsonSerde;
 import io.digitstream.schemas.Topics;
 import io.digitstream.stream.AppProcess;
 import io.digitstream.stream.BrokerProcess;
+import io.digitstream.stream.ClusterExtension;
 import io.digitstream.stream.PredictionLog;
 import io.digitstream.stream.SteadyImages;
 import io.digitstream.stream.TestClients;
@@ -62,19 +62,12 @@ class ClusterFailuresTest {
     private static final long EVENT_TIME = System.currentTimeMillis() - Duration.ofDays(3).toMillis();
     private static final Duration TIMEOUT = Duration.ofMinutes(3);
 
+    /** A three-node cluster for each test; the broker command's test starts its own. */
+    @RegisterExtension
+    final ClusterExtension kafka = new ClusterExtension(3, "theBrokerCommand");
+
     @TempDir
     Path dir;
-    private EmbeddedKafkaCluster cluster;
-
-    @BeforeEach
-    void startCluster() {
-        cluster = EmbeddedKafkaCluster.start(dir.resolve("cluster"), 3, 0);
-    }
-
-    @AfterEach
-    void stopCluster() {
-        cluster.close();
-    }
 
     @Test
     void theBrokerCommandStartsAThreeNodeClusterAndStopsEveryNodeOnSigterm() throws Exception {
@@ -145,7 +138,7 @@ class ClusterFailuresTest {
             final AppProcess one = a;
             final AppProcess two = b;
             await().atMost(TIMEOUT).until(() -> !imagePartitions(one).isEmpty() && !imagePartitions(two).isEmpty());
-            try (PredictionLog predictions = new PredictionLog(cluster.bootstrapServers(), prefix);
+            try (PredictionLog predictions = new PredictionLog(kafka.bootstrapServers(), prefix);
                     KafkaProducer<String, String> producer = producer();
                     SteadyImages images = SteadyImages.start(producer, prefix, IMAGES, RATE, EVENT_TIME)) {
                 predictions.awaitAtLeast(3_000, TIMEOUT);
@@ -165,7 +158,7 @@ class ClusterFailuresTest {
                         predictions.longestGapSeconds(others));
                 assertThat(predictions.duplicates()).isZero();
                 assertThat(predictions.count()).isEqualTo(IMAGES);
-                assertThat(PredictionLog.countedInAccuracy(cluster.bootstrapServers(), EVENT_TIME, IMAGES, TIMEOUT))
+                assertThat(PredictionLog.countedInAccuracy(kafka.bootstrapServers(), EVENT_TIME, IMAGES, TIMEOUT))
                         .isEqualTo(IMAGES);
             }
         } finally {
@@ -178,7 +171,7 @@ class ClusterFailuresTest {
     void theBrokerLeadingAnImagesPartitionKilledAndRestartedCostsNothing() throws Exception {
         final String prefix = "broker-kill-";
         final AppProcess app = AppProcess.start(settings("broker-kill", 4));
-        try (PredictionLog predictions = new PredictionLog(cluster.bootstrapServers(), prefix);
+        try (PredictionLog predictions = new PredictionLog(kafka.bootstrapServers(), prefix);
                 KafkaProducer<String, String> producer = producer();
                 SteadyImages images = SteadyImages.start(producer, prefix, IMAGES, RATE, EVENT_TIME);
                 Admin admin = admin()) {
@@ -186,14 +179,14 @@ class ClusterFailuresTest {
             final int leader = leaders(admin).get(0);
             final Set<Integer> led = leaders(admin).entrySet().stream().filter(e -> e.getValue() == leader)
                     .map(Map.Entry::getKey).collect(Collectors.toCollection(TreeSet::new));
-            cluster.kill(leader);
+            kafka.cluster().kill(leader);
             final long killedAt = System.currentTimeMillis();
             await().atMost(TIMEOUT).until(() -> predictions.poll() > 0 && predictions.firstAfter(killedAt) > 0
                     && !leaders(admin).containsValue(leader));
             final long newLeadersAt = System.currentTimeMillis();
             // Some time on two nodes before the third comes back.
             predictions.awaitAtLeast(Math.min(IMAGES, predictions.count() + 1_500), TIMEOUT);
-            cluster.restart(leader);
+            kafka.cluster().restart(leader);
             final long restartedAt = System.currentTimeMillis();
             await().atMost(TIMEOUT).until(() -> inEveryIsr(admin, leader));
             final long inSyncAt = System.currentTimeMillis();
@@ -209,7 +202,7 @@ class ClusterFailuresTest {
             assertThat(app.get("/health")).contains("\"status\":\"UP\"");
             assertThat(predictions.duplicates()).isZero();
             assertThat(predictions.count()).isEqualTo(IMAGES);
-            assertThat(PredictionLog.countedInAccuracy(cluster.bootstrapServers(), EVENT_TIME, IMAGES, TIMEOUT))
+            assertThat(PredictionLog.countedInAccuracy(kafka.bootstrapServers(), EVENT_TIME, IMAGES, TIMEOUT))
                     .isEqualTo(IMAGES);
         } finally {
             app.close();
@@ -222,7 +215,7 @@ class ClusterFailuresTest {
         final String prefix = "scale-";
         final Map<String, String> first = settings("scale", 6);
         final StreamService one = StreamService.start(AppConfig.load(null, Map.of(), first));
-        try (PredictionLog predictions = new PredictionLog(cluster.bootstrapServers(), prefix);
+        try (PredictionLog predictions = new PredictionLog(kafka.bootstrapServers(), prefix);
                 KafkaProducer<String, String> producer = producer();
                 SteadyImages sent = SteadyImages.start(producer, prefix, images, RATE, EVENT_TIME)) {
             predictions.awaitAtLeast(2_000, TIMEOUT);
@@ -256,7 +249,7 @@ class ClusterFailuresTest {
                     + " six partitions %.1f s%n", predictions.longestGapSeconds(Set.of(0, 1, 2, 3, 4, 5)));
             assertThat(predictions.duplicates()).isZero();
             assertThat(predictions.count()).isEqualTo(images);
-            assertThat(PredictionLog.countedInAccuracy(cluster.bootstrapServers(), EVENT_TIME, images, TIMEOUT))
+            assertThat(PredictionLog.countedInAccuracy(kafka.bootstrapServers(), EVENT_TIME, images, TIMEOUT))
                     .isEqualTo(images);
         } finally {
             one.close();
@@ -266,7 +259,7 @@ class ClusterFailuresTest {
     /** An app on the cluster with {@code partitions} input partitions and day-long accuracy windows. */
     private Map<String, String> settings(final String name, final int partitions) {
         final Map<String, String> settings = TestFixtures.appSettings(dir, name);
-        settings.put(AppConfig.BOOTSTRAP_SERVERS, cluster.bootstrapServers());
+        settings.put(AppConfig.BOOTSTRAP_SERVERS, kafka.bootstrapServers());
         settings.put(AppConfig.PARTITIONS, Integer.toString(partitions));
         settings.put(AppConfig.ACCURACY_WINDOW_MS, Long.toString(Duration.ofDays(1).toMillis()));
         settings.put(AppConfig.ACCURACY_ADVANCE_MS, Long.toString(Duration.ofDays(1).toMillis()));
@@ -286,11 +279,11 @@ class ClusterFailuresTest {
     }
 
     private KafkaProducer<String, String> producer() {
-        return TestClients.producer(Map.of(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, cluster.bootstrapServers()));
+        return TestClients.producer(Map.of(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers()));
     }
 
     private Admin admin() {
-        return Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, cluster.bootstrapServers()));
+        return Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers()));
     }
 
     /** The digits.images partitions an instance owns, as its /api/summary says. */
