@@ -45,8 +45,13 @@ public final class ClusterBenchmark implements Callable<Integer> {
     @Option(names = "--cache-dir", defaultValue = "data/mnist", description = "MNIST cache directory.")
     private Path cacheDir;
 
-    @Option(names = "--rounds", defaultValue = "3", description = "Full-load rounds per setup (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--rounds", defaultValue = "5", description = "Full-load rounds per setup (default: ${DEFAULT-VALUE}).")
     private int rounds;
+
+    @Option(names = "--warm-up-rounds", defaultValue = "3",
+            description = "Unmeasured full-load rounds first: the brokers' and the app's JIT compilers settle"
+                    + " (default: ${DEFAULT-VALUE}).")
+    private int warmUpRounds;
 
     @Option(names = "--half-load-seconds", defaultValue = "30", description = "Length of each half-load run.")
     private int halfLoadSeconds;
@@ -112,8 +117,11 @@ public final class ClusterBenchmark implements Callable<Integer> {
                 try (LoadClients clients = new LoadClients(cluster.bootstrapServers())) {
                     final List<Outgoing> measured = StreamBenchmark.images(test, ImageSources.Encoding.BASE64,
                             MEASURED_ROUND);
-                    StreamBenchmark.run(clients, StreamBenchmark.images(test, ImageSources.Encoding.BASE64,
-                            WARM_UP_ROUND), 0, "warm-up");
+                    final List<Outgoing> warmUp = StreamBenchmark.images(test, ImageSources.Encoding.BASE64,
+                            WARM_UP_ROUND);
+                    for (int round = 0; round < warmUpRounds; round++) {
+                        StreamBenchmark.run(clients, warmUp, 0, "warm-up");
+                    }
                     final double[] full = new double[rounds];
                     for (int round = 0; round < rounds; round++) {
                         full[round] = StreamBenchmark.run(clients, measured, 0, "full").imagesPerSecond();
