@@ -45,7 +45,8 @@ public final class ClusterBenchmark implements Callable<Integer> {
     @Option(names = "--cache-dir", defaultValue = "data/mnist", description = "MNIST cache directory.")
     private Path cacheDir;
 
-    @Option(names = "--rounds", defaultValue = "5", description = "Full-load rounds per setup (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--rounds", defaultValue = "5",
+            description = "Full-load rounds per setup (default: ${DEFAULT-VALUE}).")
     private int rounds;
 
     @Option(names = "--warm-up-rounds", defaultValue = "3",

@@ -86,8 +86,8 @@ public final class SwitchBenchmark implements Callable<Integer> {
             flags.put(AppConfig.HTTP_PORT, "0");
             flags.put("application.id", "switch-bench-" + UUID.randomUUID());
             flags.put("state.dir", work.resolve("state").toString());
-            final Releases releases = new Releases(Map.of("bootstrap.servers", broker.bootstrapServers()), Replication.FOLLOW_CLUSTER,
-                    "switch-benchmark");
+            final Releases releases = new Releases(Map.of("bootstrap.servers", broker.bootstrapServers()),
+                    Replication.FOLLOW_CLUSTER, "switch-benchmark");
             try (StreamService service = StreamService.start(AppConfig.load(null, Map.of(), flags));
                     LoadClients clients = new LoadClients(broker.bootstrapServers())) {
                 service.awaitRunning(Duration.ofMinutes(1));

@@ -72,6 +72,7 @@ public record Replication(short factor, int minInSync) {
 
     /** The topic settings that go with it, once made concrete. */
     public Map<String, String> topicConfigs() {
-        return minInSync == FOLLOW ? Map.of() : Map.of(TopicConfig.MIN_IN_SYNC_REPLICAS_CONFIG, Integer.toString(minInSync));
+        return minInSync == FOLLOW ? Map.of()
+                : Map.of(TopicConfig.MIN_IN_SYNC_REPLICAS_CONFIG, Integer.toString(minInSync));
     }
 }

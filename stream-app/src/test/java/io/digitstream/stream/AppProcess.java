@@ -98,7 +98,8 @@ public final class AppProcess implements AutoCloseable {
     /** GETs {@code path} of the app's HTTP endpoints; the body. */
     public String get(final String path) throws Exception {
         return HttpClient.newHttpClient().send(HttpRequest.newBuilder(
-                URI.create("http://localhost:" + httpPort + path)).build(), HttpResponse.BodyHandlers.ofString()).body();
+                URI.create("http://localhost:" + httpPort + path)).build(), HttpResponse.BodyHandlers.ofString())
+                .body();
     }
 
     /** SIGKILL, and waits until the process is gone. */

@@ -41,7 +41,8 @@ final class KafkaOptions {
     }
 
     Releases releases() {
-        return new Releases(clientConfig(), Replication.FOLLOW_CLUSTER, System.getProperty("user.name", "trainer") + "@trainer");
+        return new Releases(clientConfig(), Replication.FOLLOW_CLUSTER,
+                System.getProperty("user.name", "trainer") + "@trainer");
     }
 
     void publishIfAsked(final Path artifact, final PrintWriter out) {

@@ -35,7 +35,8 @@ final class ClientOptions {
             try (Reader in = Files.newBufferedReader(clientConfig)) {
                 file.load(in);
             } catch (final IOException e) {
-                throw new UncheckedIOException("cannot read --client-config " + clientConfig + ": " + e.getMessage(), e);
+                throw new UncheckedIOException("cannot read --client-config " + clientConfig + ": " + e.getMessage(),
+                        e);
             }
             file.stringPropertyNames().forEach(key -> settings.put(key, file.getProperty(key).strip()));
         }

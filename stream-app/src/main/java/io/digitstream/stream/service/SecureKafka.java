@@ -51,7 +51,8 @@ public record SecureKafka(Path dir, String adminPassword, String storePassword) 
             Files.createDirectories(dir);
             final Path passwords = dir.resolve(PASSWORDS);
             final Properties kept = new Properties();
-            if (Files.exists(passwords) && Files.exists(dir.resolve(KEYSTORE)) && Files.exists(dir.resolve(TRUSTSTORE))) {
+            if (Files.exists(passwords) && Files.exists(dir.resolve(KEYSTORE))
+                    && Files.exists(dir.resolve(TRUSTSTORE))) {
                 try (var in = Files.newInputStream(passwords)) {
                     kept.load(in);
                 }

@@ -224,7 +224,8 @@ class DeploymentFilesTest {
         assertThat(config.http().host()).isEqualTo("0.0.0.0");
         assertThat(container.at("/ports/0/containerPort").asInt()).isEqualTo(config.httpPort());
         assertThat(container.at("/readinessProbe/httpGet/path").asText()).isEqualTo("/health");
-        assertThat(container.at("/readinessProbe/httpGet/port").asText()).isEqualTo(container.at("/ports/0/name").asText());
+        assertThat(container.at("/readinessProbe/httpGet/port").asText())
+                .isEqualTo(container.at("/ports/0/name").asText());
         assertThat(set.at("/spec/template/metadata/annotations/prometheus.io~1port").asText())
                 .isEqualTo(Integer.toString(config.httpPort()));
         // The state directory is the pod's own volume: its instance id and state survive a restart.
