@@ -3,18 +3,24 @@ package io.digitstream.stream;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Map;
 
+import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.common.utils.Utils;
 import org.junit.jupiter.api.extension.BeforeAllCallback;
 import org.junit.jupiter.api.extension.ExtensionContext;
 import org.testcontainers.DockerClientFactory;
 import org.testcontainers.kafka.KafkaContainer;
 
+import io.digitstream.releases.Replication;
+import io.digitstream.stream.service.AppConfig;
 import io.digitstream.stream.service.EmbeddedKafkaBroker;
+import io.digitstream.stream.service.TopicSetup;
 
 /**
  * One real Kafka broker for the whole test JVM: a Testcontainers {@code apache/kafka} when Docker
- * answers, otherwise the embedded KRaft broker. Stopped when the JVM's tests are done.
+ * answers, otherwise the embedded KRaft broker, with the app's topics made as the app makes them
+ * (a client's test may run before any app). Stopped when the JVM's tests are done.
  */
 public final class KafkaClusterExtension implements BeforeAllCallback {
 
@@ -43,6 +49,8 @@ public final class KafkaClusterExtension implements BeforeAllCallback {
                 });
                 bootstrapServers = broker.bootstrapServers();
             }
+            TopicSetup.ensureTopics(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers),
+                    Integer.parseInt(AppConfig.DEFAULTS.get(AppConfig.PARTITIONS)), Replication.FOLLOW_CLUSTER);
         }
     }
 

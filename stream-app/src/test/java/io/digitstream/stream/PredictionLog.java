@@ -64,6 +64,20 @@ public final class PredictionLog implements AutoCloseable {
         await().atMost(timeout).until(() -> poll() >= count);
     }
 
+    /** The ids {@code <prefix>0} to {@code <prefix>(count - 1)} without a prediction, by input partition. */
+    public Map<Integer, List<Integer>> missing(final int count, final int partitions) {
+        final Map<Integer, List<Integer>> missing = new java.util.TreeMap<>();
+        for (int i = 0; i < count; i++) {
+            final String id = prefix + i;
+            if (!byId.containsKey(id)) {
+                final int partition = org.apache.kafka.common.utils.Utils.toPositive(
+                        org.apache.kafka.common.utils.Utils.murmur2(id.getBytes(StandardCharsets.UTF_8))) % partitions;
+                missing.computeIfAbsent(partition, p -> new ArrayList<>()).add(i);
+            }
+        }
+        return missing;
+    }
+
     public int count() {
         return byId.size();
     }

@@ -2,9 +2,21 @@ package io.digitstream.stream.cli;
 
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.Callable;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.common.KafkaException;
+import org.apache.kafka.common.errors.TopicAuthorizationException;
+import org.apache.kafka.common.errors.UnknownTopicOrPartitionException;
 
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -12,6 +24,7 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 import picocli.CommandLine.Model.CommandSpec;
 
+import io.digitstream.schemas.Topics;
 
 /** {@code stream-app produce}: sends image events to digits.images. */
 @Command(name = "produce", mixinStandardHelpOptions = true, sortOptions = false,
@@ -55,6 +68,8 @@ final class ProduceCommand implements Callable<Integer> {
     @Mixin
     private MnistOptions mnist;
 
+    private static final long TOPIC_CHECK_SECONDS = 60;
+
     @Override
     public Integer call() {
         if (rate < 0) {
@@ -71,6 +86,7 @@ final class ProduceCommand implements Callable<Integer> {
             images = ImageSources.pngDirectory(Path.of(from), mode, 1);
         }
         final List<Outgoing> selected = limit > 0 && limit < images.size() ? images.subList(0, limit) : images;
+        requireTopic(Topics.IMAGES);
         final var err = spec.commandLine().getErr();
         try (ImageProducer producer = new ImageProducer(client.bootstrapServers, client.settings(), labelDelay)) {
             final int sent = producer.send(selected, rate, () -> false, count -> {
@@ -79,10 +95,38 @@ final class ProduceCommand implements Callable<Integer> {
                     err.flush();
                 }
             });
-            err.printf(Locale.ROOT, "sent %,d images to %s on %s%n", sent, io.digitstream.schemas.Topics.IMAGES,
-                    client.bootstrapServers);
+            err.printf(Locale.ROOT, "sent %,d images to %s on %s%n", sent, Topics.IMAGES, client.bootstrapServers);
         }
         return 0;
+    }
+
+    /**
+     * Says what to do when {@code topic} is not there: a producer would wait a minute for it, and a
+     * broker that creates topics on first use would make it with the wrong partitions.
+     */
+    private void requireTopic(final String topic) {
+        final Map<String, Object> config = new HashMap<>(client.settings());
+        config.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, client.bootstrapServers);
+        try (Admin admin = Admin.create(config)) {
+            admin.describeTopics(List.of(topic)).allTopicNames().get(TOPIC_CHECK_SECONDS, TimeUnit.SECONDS);
+        } catch (final InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while looking for " + topic, e);
+        } catch (final ExecutionException e) {
+            if (e.getCause() instanceof UnknownTopicOrPartitionException) {
+                throw new IllegalStateException(topic + " does not exist on " + client.bootstrapServers
+                        + ": start the stream app once (it creates its topics), or create them as"
+                        + " docs/operations.md says", e);
+            }
+            if (e.getCause() instanceof TopicAuthorizationException) {
+                // Named, as a producer's refusal is.
+                throw new TopicAuthorizationException(Set.of(topic));
+            }
+            throw e.getCause() instanceof KafkaException kafka ? kafka : new KafkaException(e.getCause());
+        } catch (final TimeoutException e) {
+            throw new IllegalStateException("no Kafka broker answered at " + client.bootstrapServers + " within "
+                    + TOPIC_CHECK_SECONDS + " s; check --bootstrap-servers and that the cluster runs", e);
+        }
     }
 
     static ImageSources.LabelMode labelMode(final String text) {

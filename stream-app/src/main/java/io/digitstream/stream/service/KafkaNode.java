@@ -61,6 +61,9 @@ public final class KafkaNode {
         props.put("default.replication.factor", replicas);
         props.put("min.insync.replicas", nodes >= 3 ? "2" : "1");
         props.put("group.initial.rebalance.delay.ms", "0");
+        // A producer writing before the app has made its topics would make them with one partition,
+        // which the app would then keep; the app creates its topics itself.
+        props.put("auto.create.topics.enable", "false");
         if (nodes > 1) {
             props.put("broker.session.timeout.ms", "3000");
             props.put("broker.heartbeat.interval.ms", "500");

@@ -35,6 +35,7 @@ import io.digitstream.schemas.Prediction;
 import io.digitstream.schemas.Topics;
 import io.digitstream.stream.KafkaClusterExtension;
 import io.digitstream.stream.TestFixtures;
+import io.digitstream.stream.service.EmbeddedKafkaBroker;
 
 /** The produce and consume commands against a real broker. */
 @ExtendWith(KafkaClusterExtension.class)
@@ -132,6 +133,18 @@ class ClientCommandsTest {
         assertThat(json.lines().filter(l -> l.contains(id)).findFirst().orElseThrow())
                 .isEqualTo(new String(JsonSerde.serdeFor(Prediction.class).serialize("t", prediction),
                         StandardCharsets.UTF_8));
+    }
+
+    @Test
+    void producingBeforeTheAppHasMadeItsTopicsSaysWhatToDo() {
+        // A broker of its own without the app's topics; it does not make topics on first use.
+        try (EmbeddedKafkaBroker empty = EmbeddedKafkaBroker.start(dir.resolve("empty-broker"))) {
+            final String err = TestFixtures.runForErrors(StreamApp.EXIT_FAILURE, "produce", "--bootstrap-servers",
+                    empty.bootstrapServers(), "--cache-dir", TestFixtures.MNIST_CACHE_DIR.toString(), "--limit", "1");
+            assertThat(err.lines().toList()).singleElement().asString().isEqualTo("stream-app produce: "
+                    + Topics.IMAGES + " does not exist on " + empty.bootstrapServers() + ": start the stream app once"
+                    + " (it creates its topics), or create them as docs/operations.md says");
+        }
     }
 
     @Test
