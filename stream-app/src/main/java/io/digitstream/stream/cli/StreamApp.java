@@ -98,10 +98,11 @@ public final class StreamApp implements Callable<Integer> {
             flags.put(AppConfig.HTTP_PORT, httpPort.toString());
         }
         final AppConfig config = AppConfig.load(configFile, System.getenv(), flags);
-        final StreamService service = StreamService.start(config);
         if (exitWithParent) {
+            // Before starting, which can wait for the cluster as long as it takes.
             ProcessHandle.current().parent().ifPresent(parent -> parent.onExit().thenRun(() -> System.exit(0)));
         }
+        final StreamService service = StreamService.start(config);
         final CountDownLatch stopped = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             service.close();

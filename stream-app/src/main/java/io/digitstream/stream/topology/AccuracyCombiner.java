@@ -59,6 +59,10 @@ public final class AccuracyCombiner implements Processor<String, LabeledPredicti
         this.context = processorContext;
         this.partials = processorContext.getStateStore(PARTIALS_STORE);
         UnloggedDeletes.skip(partials);
+        // Initialized again when its task resumes after a rebalance: the store is the truth, and the
+        // earlier run's timer is gone.
+        current.clear();
+        flushTimer = null;
         try (KeyValueIterator<String, AccuracyTally> restored = partials.all()) {
             restored.forEachRemaining(partial -> current.put(partial.key, partial.value));
         }

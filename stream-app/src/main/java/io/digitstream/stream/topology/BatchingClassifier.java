@@ -120,6 +120,10 @@ public final class BatchingClassifier implements Processor<String, DecodedImage,
         this.buffer = processorContext.getStateStore(BUFFER_STORE);
         UnloggedDeletes.skip(buffer);
         this.worker = pool.forCurrentThread();
+        // Kafka Streams initializes a processor again when its task resumes after a rebalance: the
+        // store is the truth, and timers of the earlier run are gone (a stale one kept the wait from
+        // ever starting again, so the last images of a partition waited for more that never came).
+        forget();
         final long restoredAt = System.currentTimeMillis();
         try (KeyValueIterator<Bytes, DecodedImage> restored = buffer.all()) {
             restored.forEachRemaining(entry -> pending.add(new Buffered(SequenceKeys.sequence(entry.key), entry.key,
@@ -287,7 +291,18 @@ public final class BatchingClassifier implements Processor<String, DecodedImage,
      */
     @Override
     public void close() {
+        forget();
+    }
+
+    /** Drops what this run held in memory; the buffer store keeps every image not yet forwarded. */
+    private void forget() {
         inFlight.forEach(batch -> batch.results().cancel(false));
         inFlight.clear();
+        pending.clear();
+        pendingDue = false;
+        nextSequence = 0;
+        batchTimer = null;
+        checkTimer = null;
+        busySinceMs = -1;
     }
 }
