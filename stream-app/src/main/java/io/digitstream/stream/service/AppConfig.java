@@ -285,12 +285,13 @@ public record AppConfig(String bootstrapServers, Path brokerDir, int brokerPort,
 
     /**
      * The user's settings that a consumer takes, on this app's cluster, for the app's own consumers
-     * beside Kafka Streams': without {@code group.instance.id}, which names the stream threads'
-     * static membership (docs/operations.md), not theirs.
+     * beside Kafka Streams': without {@code group.instance.id} and {@code group.protocol}, which are
+     * the stream threads' (static membership, the rebalance protocol; docs/operations.md), not theirs.
      */
     public Map<String, Object> consumerConfig() {
         final Map<String, Object> config = clientConfig(ConsumerConfig.configNames());
         config.remove(ConsumerConfig.GROUP_INSTANCE_ID_CONFIG);
+        config.remove(ConsumerConfig.GROUP_PROTOCOL_CONFIG);
         return config;
     }
 

@@ -181,9 +181,13 @@ public final class StreamService implements AutoCloseable {
         }
         try {
             final Properties props = config.streamsProperties();
-            // Static membership: a restarted instance rejoins as itself, at once (InstanceId).
-            props.computeIfAbsent(ConsumerConfig.GROUP_INSTANCE_ID_CONFIG, key -> InstanceId.of(
-                    Path.of(props.getProperty(StreamsConfig.STATE_DIR_CONFIG))));
+            // Static membership: a restarted instance rejoins as itself, at once (InstanceId). Kafka
+            // Streams' own rebalance protocol has none yet (docs/operations.md).
+            final String protocol = props.getProperty(StreamsConfig.GROUP_PROTOCOL_CONFIG, "classic").strip();
+            if (!"streams".equalsIgnoreCase(protocol)) {
+                props.computeIfAbsent(ConsumerConfig.GROUP_INSTANCE_ID_CONFIG, key -> InstanceId.of(
+                        Path.of(props.getProperty(StreamsConfig.STATE_DIR_CONFIG))));
+            }
             final Map<String, Object> adminConfig = config.adminConfig();
             ClusterContact.await(adminConfig, config.startupWait());
             final Replication replication = TopicSetup.ensureTopics(adminConfig, config.partitions(),

@@ -77,6 +77,17 @@ class AppConfigTest {
     }
 
     @Test
+    void theStreamThreadsGroupSettingsStayWithKafkaStreams() {
+        final AppConfig config = AppConfig.load(null, Map.of(), Map.of("group.protocol", "streams",
+                "group.instance.id", "pod-0", "security.protocol", "SSL"));
+        assertThat(config.streamsProperties()).containsEntry("group.protocol", "streams")
+                .containsEntry("group.instance.id", "pod-0");
+        // The app's own consumers (dashboard, model follower) are plain consumers in no group of Streams'.
+        assertThat(config.consumerConfig()).doesNotContainKeys("group.protocol", "group.instance.id")
+                .containsEntry("security.protocol", "SSL");
+    }
+
+    @Test
     void defaultsAreExactlyOnceOnTheEmbeddedBrokerWithGraceCoveringTheLabelJoin() {
         final AppConfig config = AppConfig.load(null, Map.of(), Map.of());
 
