@@ -152,6 +152,11 @@ async function refresh() {
     const letters = Object.entries(s.deadLetters);
     $('dead-letters-total').textContent = fmt(letters.reduce((sum, [, n]) => sum + n, 0));
     $('dead-letters').textContent = letters.map(([reason, n]) => `${reason}: ${n}`).join(', ');
+    const joins = s.labels;
+    $('labels-waiting').textContent = fmt(joins.labelsAwaitingImage);
+    $('labels-join').textContent = `${fmt(joins.predictionsAwaitingLabel)} predictions waiting for a label; ` +
+      `gave up after the join window: ${fmt(joins.labelsUnmatched)} labels, ${fmt(joins.predictionsUnlabeled)} predictions`;
+    $('labels-join').className = joins.labelsUnmatched > 0 ? 'small warn' : 'small';
     renderAccuracy(s.accuracy);
     renderConfusion(s.confusion);
     renderRecent(s.recent);

@@ -75,12 +75,12 @@ public final class DashboardFeed implements AutoCloseable {
 
     /**
      * Everything the page needs, at one moment: the live model's newest accuracy rows and confusion
-     * rows, the shadow model's rows, and each version's accuracy window by window.
+     * rows, the shadow model's rows, each version's accuracy window by window, and the label join.
      */
     public record Snapshot(String modelVersion, long predictions, double imagesPerSecond, Map<String, Long> latencyMs,
             List<ClassAccuracy> accuracy, long[][] confusion, Map<String, Double> deadLetters,
             List<RecentPrediction> recent, String shadowVersion, List<ClassAccuracy> shadowAccuracy,
-            Map<String, List<AccuracyPoint>> accuracyByVersion, ModelControl models) {
+            Map<String, List<AccuracyPoint>> accuracyByVersion, ModelControl models, StreamMetrics.LabelJoins labels) {
     }
 
     private final KafkaConsumer<String, byte[]> consumer;
@@ -252,7 +252,7 @@ public final class DashboardFeed implements AutoCloseable {
                 confusion, metrics.deadLettersByReason(), recent.stream().map(this::toRecent)
                         .filter(java.util.Objects::nonNull).toList(),
                 serving.shadow(), serving.shadow() == null ? List.of() : rowsOf(serving.shadow()), byVersion,
-                serving.control());
+                serving.control(), metrics.labelJoins());
     }
 
     private List<ClassAccuracy> rowsOf(final String version) {

@@ -226,6 +226,7 @@ public final class BatchingClassifier implements Processor<String, DecodedImage,
         // The system clock, not Kafka Streams' cached one: that was read once per round of
         // processing, before this thread waited for the forward pass.
         final long now = System.currentTimeMillis();
+        final int partition = context.taskId().partition();
         final String modelVersion = done.modelVersion();
         for (int i = 0; i < results.size(); i++) {
             final Buffered buffered = batch.images().get(i);
@@ -249,7 +250,7 @@ public final class BatchingClassifier implements Processor<String, DecodedImage,
             classified.classified(image.id(), image.pixels());
             // Dated by event time, but never ahead of the clock (Kafka Streams', as the decode stage
             // did): the broker refuses records far ahead, and windows would take them as the present.
-            context.forward(new Record<>(image.id(), new Classified(prediction, shadow),
+            context.forward(new Record<>(image.id(), new Classified(prediction, shadow, partition),
                     Math.min(image.eventTime(), context.currentSystemTimeMs())));
             // put(null) deletes like delete() without reading back and decoding the old value.
             buffer.put(buffered.key(), null);

@@ -3,6 +3,9 @@ package io.digitstream.stream.topology;
 import java.time.Duration;
 import java.util.HashMap;
 import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.function.Function;
 
 import org.apache.kafka.common.serialization.Serde;
 import org.apache.kafka.common.serialization.Serdes;
@@ -17,8 +20,10 @@ import org.apache.kafka.streams.kstream.KStream;
 import org.apache.kafka.streams.kstream.Materialized;
 import org.apache.kafka.streams.kstream.Named;
 import org.apache.kafka.streams.kstream.Produced;
+import org.apache.kafka.streams.kstream.Repartitioned;
 import org.apache.kafka.streams.kstream.TimeWindows;
 import org.apache.kafka.streams.processor.StateStore;
+import org.apache.kafka.streams.processor.StreamPartitioner;
 import org.apache.kafka.streams.processor.api.ContextualProcessor;
 import org.apache.kafka.streams.processor.api.Record;
 import org.apache.kafka.streams.state.KeyValueStore;
@@ -41,10 +46,11 @@ import io.digitstream.schemas.Topics;
  * The whole streaming pipeline, in one place:
  *
  * <pre>
- * digits.images -> decode-image -> classify (micro-batches) -> digits.predictions
+ * digits.images -> decode-image -> classify (micro-batches) -> digits.predictions (the image's partition)
  *                                            |                 (shadow model's) -> digits.predictions.shadow
- * digits.labels -> check-label -> label-join <+ -> accuracy-partials -> accuracy windows -> digits.accuracy
- *                                                  (per true class and model version)
+ * digits.labels -> check-label ------------> + -> by image id (repartition) -> label-join
+ *                          -> accuracy-partials -> accuracy windows -> digits.accuracy
+ *                             (per true class and model version)
  * </pre>
  *
  * Anything that cannot be read or decoded goes to digits.dlq through {@link DeadLetters}.
@@ -58,6 +64,8 @@ public final class DigitStreamTopology {
     /** A label is an id and a digit: a few hundred bytes at most. */
     static final int MAX_LABEL_BYTES = 4096;
     public static final String ACCURACY_STORE = "accuracy-by-class";
+    /** The repartition topic of the label join: {@code <application.id>-label-join-by-id-repartition}. */
+    public static final String JOIN_BY_ID = "label-join-by-id";
 
     private static final Serde<String> KEYS = Serdes.String();
 
@@ -99,13 +107,13 @@ public final class DigitStreamTopology {
         final KStream<String, Classified> predictions = images.process(
                 () -> new BatchingClassifier(classifiers, settings, metrics, classified), Named.as(CLASSIFY_STAGE),
                 BatchingClassifier.BUFFER_STORE);
-        predictions.mapValues(Classified::live, Named.as("live-predictions"))
-                .to(Topics.PREDICTIONS, Produced.with(KEYS, JsonSerde.serdeFor(Prediction.class))
-                        .withName("predictions-out"));
+        // Each prediction goes to the partition number its image came from: a reader of one partition
+        // sees one task's predictions in the order it made them, whichever partitioner put the images.
+        predictions.to(Topics.PREDICTIONS, Produced.with(KEYS, written(Classified::live))
+                .withStreamPartitioner(new ImagePartition()).withName("predictions-out"));
         predictions.filter((id, both) -> both.shadow() != null, Named.as("shadowed"))
-                .mapValues(Classified::shadow, Named.as("shadow-predictions"))
-                .to(Topics.PREDICTIONS_SHADOW, Produced.with(KEYS, JsonSerde.serdeFor(Prediction.class))
-                        .withName("shadow-predictions-out"));
+                .to(Topics.PREDICTIONS_SHADOW, Produced.with(KEYS, written(Classified::shadow))
+                        .withStreamPartitioner(new ImagePartition()).withName("shadow-predictions-out"));
 
         builder.addStateStore(logged(Stores.keyValueStoreBuilder(
                 Stores.inMemoryKeyValueStore(LabelJoiner.AWAITING_LABEL_STORE), KEYS,
@@ -120,6 +128,10 @@ public final class DigitStreamTopology {
         final KStream<String, LabeledPrediction> labeled = predictions
                 .mapValues(JoinInput::of, Named.as("predictions-to-join"))
                 .merge(labels, Named.as("predictions-and-labels"))
+                // Through the app's own topic, partitioned by image id: an image and its label meet in
+                // one task whatever partitioner, client library or partition each producer chose.
+                .repartition(Repartitioned.<String, JoinInput>as(JOIN_BY_ID).withKeySerde(KEYS)
+                        .withValueSerde(JsonSerde.serdeFor(JoinInput.class)))
                 .process(() -> new LabelJoiner(settings.labelJoinWindow(), settings.maxPendingJoins(), metrics),
                         Named.as(LABEL_JOIN_STAGE), LabelJoiner.AWAITING_LABEL_STORE,
                         LabelJoiner.AWAITING_PREDICTION_STORE);
@@ -147,6 +159,25 @@ public final class DigitStreamTopology {
                 .to(Topics.ACCURACY, Produced.with(KEYS, JsonSerde.serdeFor(ClassAccuracy.class))
                         .withName("accuracy-out"));
         return builder.build();
+    }
+
+    /** A sink serde writing one of an image's predictions as JSON; the topology never reads it back. */
+    private static Serde<Classified> written(final Function<Classified, Prediction> side) {
+        final JsonSerde<Prediction> json = JsonSerde.serdeFor(Prediction.class);
+        return Serdes.serdeFrom((topic, classified) -> json.serialize(topic, side.apply(classified)),
+                (topic, bytes) -> {
+                    throw new UnsupportedOperationException("predictions are written, not read, by the topology");
+                });
+    }
+
+    /** The partition number of the image a prediction answers, within the topic written to. */
+    static final class ImagePartition implements StreamPartitioner<String, Classified> {
+
+        @Override
+        public Optional<Set<Integer>> partitions(final String topic, final String id, final Classified classified,
+                final int numPartitions) {
+            return Optional.of(Set.of(classified.imagePartition() % numPartitions));
+        }
     }
 
     private static <S extends StateStore> StoreBuilder<S> logged(

@@ -11,15 +11,17 @@ import org.apache.kafka.streams.processor.api.Record;
 import org.apache.kafka.streams.state.KeyValueIterator;
 import org.apache.kafka.streams.state.KeyValueStore;
 
-import io.digitstream.schemas.DigitLabel;
 import io.digitstream.schemas.InvalidMessageException;
-import io.digitstream.schemas.Prediction;
 
 /**
  * Joins predictions with their true digits by image id. A prediction whose image carried a label
  * passes straight through; otherwise whichever of prediction and late label comes first waits, up to
  * the join window of wall-clock time, for the other. Both waiting sets are changelogged stores, and
  * what expires is counted (labels that never matched, predictions never labeled).
+ *
+ * <p>Predictions and labels reach it through the app's own repartition topic, partitioned by image id
+ * ({@link DigitStreamTopology#JOIN_BY_ID}): an image and its label meet in one task whichever
+ * partitioner, client library or explicit partition their producers used.
  *
  * <p>A DSL stream-stream join would do the matching but would not say how much is still waiting or
  * has expired, which an operator watching accuracy needs to know.
@@ -79,60 +81,58 @@ public final class LabelJoiner implements Processor<String, JoinInput, String, L
 
     @Override
     public void process(final Record<String, JoinInput> record) {
-        final JoinInput input = record.value();
-        if (input.prediction() != null) {
-            onPrediction(record, input.prediction(), input.shadow());
+        if (record.value().isPrediction()) {
+            onPrediction(record, record.key(), record.value());
         } else {
-            onLabel(record, input.label());
+            onLabel(record, record.key(), record.value().label());
         }
     }
 
-    private void onPrediction(final Record<String, JoinInput> record, final Prediction prediction,
-            final Prediction shadow) {
+    private void onPrediction(final Record<String, JoinInput> record, final String id, final JoinInput prediction) {
         Integer label = prediction.label();
         if (label == null) {
-            final PendingLabel late = awaitingPrediction.delete(prediction.id());
+            final PendingLabel late = awaitingPrediction.delete(id);
             if (late == null) {
                 if (waitingPredictions >= maxPending) {
                     metrics.predictionNeverLabeled();
                     return;
                 }
-                awaitingLabel.put(prediction.id(), new PendingPrediction(prediction.predicted(),
-                        prediction.modelVersion(), prediction.eventTime(), context.currentSystemTimeMs(),
-                        shadow == null ? null : shadow.predicted(), shadow == null ? null : shadow.modelVersion()));
+                awaitingLabel.put(id, new PendingPrediction(prediction.predicted(), prediction.modelVersion(),
+                        prediction.eventTime(), context.currentSystemTimeMs(), prediction.shadowPredicted(),
+                        prediction.shadowVersion()));
                 waitingPredictions++;
                 return;
             }
             waitingLabels--;
             label = late.label();
         }
-        emit(record, new LabeledPrediction(prediction.id(), label, prediction.predicted(), prediction.modelVersion()),
+        emit(record, new LabeledPrediction(id, label, prediction.predicted(), prediction.modelVersion()),
                 prediction.eventTime());
-        if (shadow != null) {
-            emit(record, new LabeledPrediction(prediction.id(), label, shadow.predicted(), shadow.modelVersion()),
+        if (prediction.shadowPredicted() != null) {
+            emit(record, new LabeledPrediction(id, label, prediction.shadowPredicted(), prediction.shadowVersion()),
                     prediction.eventTime());
         }
     }
 
     /** A label checked by {@link DigitStreamTopology.LabelCheck}: an id and a digit. */
-    private void onLabel(final Record<String, JoinInput> record, final DigitLabel label) {
-        final PendingPrediction prediction = awaitingLabel.delete(label.id());
+    private void onLabel(final Record<String, JoinInput> record, final String id, final int label) {
+        final PendingPrediction prediction = awaitingLabel.delete(id);
         if (prediction != null) {
             waitingPredictions--;
-            emit(record, new LabeledPrediction(label.id(), label.label(), prediction.predicted(),
-                    prediction.modelVersion()), prediction.eventTime());
+            emit(record, new LabeledPrediction(id, label, prediction.predicted(), prediction.modelVersion()),
+                    prediction.eventTime());
             if (prediction.shadowPredicted() != null) {
-                emit(record, new LabeledPrediction(label.id(), label.label(), prediction.shadowPredicted(),
+                emit(record, new LabeledPrediction(id, label, prediction.shadowPredicted(),
                         prediction.shadowVersion()), prediction.eventTime());
             }
         } else {
             if (waitingLabels >= maxPending) {
-                throw new InvalidMessageException("too-many-pending-labels", "label for image " + label.id()
+                throw new InvalidMessageException("too-many-pending-labels", "label for image " + id
                         + " arrived while " + waitingLabels + " labels wait for their images, the limit"
                         + " (label.join.max.pending); labels should follow their images within "
                         + window.toSeconds() + " s");
             }
-            awaitingPrediction.put(label.id(), new PendingLabel(label.label(), context.currentSystemTimeMs()));
+            awaitingPrediction.put(id, new PendingLabel(label, context.currentSystemTimeMs()));
             waitingLabels++;
         }
     }
@@ -142,6 +142,11 @@ public final class LabelJoiner implements Processor<String, JoinInput, String, L
         // but never one ahead of the clock (a producer's, within the tolerated skew).
         context.forward(new Record<>(labeled.id(), labeled, Math.min(eventTime, context.currentSystemTimeMs()),
                 record.headers()));
+    }
+
+    @Override
+    public void close() {
+        metrics.pendingClosed(context.taskId().toString());
     }
 
     private void expire(final long now) {

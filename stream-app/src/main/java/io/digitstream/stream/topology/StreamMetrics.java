@@ -167,6 +167,11 @@ public final class StreamMetrics {
         pendingByTask.put(task, new long[] {predictionsAwaitingLabel, labelsAwaitingPrediction});
     }
 
+    /** Drops a task's waiting counts when it closes here: it may be moving to another instance. */
+    public void pendingClosed(final String task) {
+        pendingByTask.remove(task);
+    }
+
     private double pendingTotal(final int index) {
         return pendingByTask.values().stream().mapToLong(counts -> counts[index]).sum();
     }
@@ -177,6 +182,24 @@ public final class StreamMetrics {
 
     public void predictionNeverLabeled() {
         predictionsNeverLabeled.increment();
+    }
+
+    /**
+     * The label join as this instance sees it: what waits now for its other half, and what gave up
+     * waiting after the join window since the app started.
+     *
+     * @param labelsAwaitingImage   late labels held until their image's prediction arrives
+     * @param predictionsAwaitingLabel predictions of unlabeled images held for a late label
+     * @param labelsUnmatched       labels whose image did not arrive within the join window
+     * @param predictionsUnlabeled  predictions whose label did not arrive within the join window
+     */
+    public record LabelJoins(long labelsAwaitingImage, long predictionsAwaitingLabel, long labelsUnmatched,
+            long predictionsUnlabeled) {
+    }
+
+    public LabelJoins labelJoins() {
+        return new LabelJoins((long) pendingTotal(1), (long) pendingTotal(0), (long) labelsUnmatched.count(),
+                (long) predictionsNeverLabeled.count());
     }
 
     /**

@@ -110,9 +110,14 @@ class ModelLifecycleTest {
                 KafkaProducer<String, String> producer = producer()) {
             service.awaitRunning(TIMEOUT);
             final long start = System.nanoTime();
+            final int partitions = producer.partitionsFor(Topics.IMAGES).size();
+            final Map<String, Integer> sentTo = new HashMap<>();
             for (int i = 0; i < images; i++) {
                 final String id = "switch-" + i;
-                producer.send(new ProducerRecord<>(Topics.IMAGES, id, json(DigitImage.ofPixels(id,
+                // Partitions chosen apart from the key, as librdkafka's partitioners or a client
+                // picking its own partition do: each input task's predictions still keep its order.
+                sentTo.put(id, i % partitions);
+                producer.send(new ProducerRecord<>(Topics.IMAGES, i % partitions, id, json(DigitImage.ofPixels(id,
                         TestFixtures.pixels(i % test.count()), test.label(i % test.count()),
                         System.currentTimeMillis(), "switch-test"))));
                 if (i == publishAfter) {
@@ -129,6 +134,7 @@ class ModelLifecycleTest {
 
             final Map<TopicPartition, List<Prediction>> byPartition = new HashMap<>();
             final Map<String, Integer> perId = new HashMap<>();
+            final List<String> elsewhere = new ArrayList<>();
             try (KafkaConsumer<String, String> reader = consumer()) {
                 reader.subscribe(List.of(Topics.PREDICTIONS));
                 await().atMost(TIMEOUT).until(() -> {
@@ -138,6 +144,10 @@ class ModelLifecycleTest {
                         byPartition.computeIfAbsent(new TopicPartition(record.topic(), record.partition()),
                                 partition -> new ArrayList<>()).add(p);
                         perId.merge(p.id(), 1, Integer::sum);
+                        if (record.partition() != sentTo.get(p.id())) {
+                            elsewhere.add(p.id() + " sent to " + sentTo.get(p.id()) + ", predicted on "
+                                    + record.partition());
+                        }
                     }
                     return perId.size() >= images;
                 });
@@ -145,6 +155,7 @@ class ModelLifecycleTest {
                 reader.poll(Duration.ofSeconds(1)).forEach(record -> perId.merge(record.key(), 1, Integer::sum));
             }
             assertThat(perId).hasSize(images).allSatisfy((id, count) -> assertThat(count).as(id).isOne());
+            assertThat(elsewhere).as("predictions written to another partition than their image's").isEmpty();
             final List<Prediction> all = byPartition.values().stream().flatMap(List::stream).toList();
             assertThat(all).extracting(Prediction::modelVersion).containsOnly(V1, V2).contains(V1, V2);
             byPartition.forEach((partition, predictions) -> {
