@@ -1,5 +1,6 @@
 package io.digitstream.stream.cli;
 
+import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
@@ -36,6 +37,12 @@ final class BrokerCommand implements Callable<Integer> {
             description = "Data directory, kept between runs (default: data/kafka, for a cluster data/kafka-cluster).")
     private Path dir;
 
+    @Option(names = "--no-restart",
+            description = "With --nodes above 1: leave a node down when its process ends. By default it is started"
+                    + " again on its data, so one node can be killed (kill -9 PID) and the cluster watched as it"
+                    + " recovers.")
+    private boolean noRestart;
+
     @Option(names = "--exit-with-parent", hidden = true,
             description = "Stop when the process that started this one ends, as a test's broker must.")
     private boolean exitWithParent;
@@ -47,6 +54,7 @@ final class BrokerCommand implements Callable<Integer> {
         }
         final AutoCloseable broker;
         final String bootstrapServers;
+        String nodesLine = "";
         if (nodes == 1) {
             final EmbeddedKafkaBroker single = EmbeddedKafkaBroker.start(dir == null ? Path.of("data/kafka") : dir, port);
             broker = single;
@@ -58,6 +66,18 @@ final class BrokerCommand implements Callable<Integer> {
                     dir == null ? Path.of("data/kafka-cluster") : dir, nodes, port);
             broker = cluster;
             bootstrapServers = cluster.bootstrapServers();
+            final StringBuilder pids = new StringBuilder();
+            for (int node = 1; node <= nodes; node++) {
+                pids.append(node == 1 ? "" : ", ").append(node).append(": pid ").append(cluster.pid(node));
+            }
+            nodesLine = "Nodes " + pids + (!noRestart ? "; a node whose process ends is started again." : ".");
+            if (!noRestart) {
+                final PrintWriter out = spec.commandLine().getOut();
+                cluster.restartNodesThatEnd(message -> {
+                    out.println(message);
+                    out.flush();
+                });
+            }
         }
         if (exitWithParent) {
             ProcessHandle.current().parent().ifPresent(parent -> parent.onExit().thenRun(() -> System.exit(0)));
@@ -73,6 +93,9 @@ final class BrokerCommand implements Callable<Integer> {
         }, "broker-shutdown"));
         spec.commandLine().getOut().println((nodes == 1 ? "Kafka broker on " : "Kafka cluster of " + nodes
                 + " nodes on ") + bootstrapServers + "; Ctrl-C to stop.");
+        if (!nodesLine.isEmpty()) {
+            spec.commandLine().getOut().println(nodesLine);
+        }
         spec.commandLine().getOut().flush();
         stopped.await();
         return 0;

@@ -15,6 +15,7 @@ import java.util.Map;
 import java.util.Properties;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
 import java.util.stream.Collectors;
 import java.util.stream.IntStream;
 
@@ -43,6 +44,9 @@ public final class EmbeddedKafkaCluster implements AutoCloseable {
     private final int[] brokerPorts;
     private final int[] controllerPorts;
     private final Process[] processes;
+    /** Set by {@link #restartNodesThatEnd}: what to tell when a node ended and came back. */
+    private volatile Consumer<String> onRestart;
+    private volatile boolean closing;
 
     private EmbeddedKafkaCluster(final Path dir, final String clusterId, final int[] brokerPorts,
             final int[] controllerPorts) {
@@ -217,9 +221,48 @@ public final class EmbeddedKafkaCluster implements AutoCloseable {
         awaitNodes(Set.of(node));
     }
 
+    /**
+     * From now on, a node whose process ends while the cluster is not closing (a SIGKILL, a crash) is
+     * started again on its data, as a supervisor would, so one node can be killed and the cluster
+     * watched as it recovers. {@code say} hears when a node ended and when it serves again.
+     */
+    public void restartNodesThatEnd(final Consumer<String> say) {
+        this.onRestart = say;
+        for (int node = 1; node <= processes.length; node++) {
+            watch(node);
+        }
+    }
+
+    private void watch(final int node) {
+        final Process process = processes[node - 1];
+        process.onExit().thenRunAsync(() -> {
+            final Consumer<String> say = onRestart;
+            if (closing || say == null || processes[node - 1] != process) {
+                return;
+            }
+            say.accept("Kafka node " + node + " (pid " + process.pid() + ") ended with exit code "
+                    + process.exitValue() + "; starting it again on its data");
+            final long started = System.nanoTime();
+            try {
+                launch(node);
+                awaitNodes(Set.of(node));
+                say.accept("Kafka node " + node + " serves again (pid " + pid(node) + ") after "
+                        + TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - started) + " ms");
+            } catch (final RuntimeException e) {
+                if (!closing) {
+                    say.accept("Kafka node " + node + " did not start again: " + e.getMessage());
+                }
+            }
+            if (!closing) {
+                watch(node);
+            }
+        });
+    }
+
     /** Stops every node with SIGTERM (a controlled shutdown, all at once), then SIGKILL what is left. */
     @Override
     public void close() {
+        closing = true;
         final List<Process> running = new ArrayList<>();
         for (final Process process : processes) {
             if (process != null && process.isAlive()) {

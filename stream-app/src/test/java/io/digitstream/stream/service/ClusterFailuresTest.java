@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import java.io.BufferedReader;
+import java.io.IOException;
 import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
@@ -15,6 +16,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Collectors;
 import java.util.stream.IntStream;
@@ -71,29 +73,46 @@ class ClusterFailuresTest {
     Path dir;
 
     @Test
-    void theBrokerCommandStartsAThreeNodeClusterAndStopsEveryNodeOnSigterm() throws Exception {
+    void theBrokerCommandStartsAThreeNodeClusterRestartsAKilledNodeAndStopsEveryNodeOnSigterm() throws Exception {
         final int port = BrokerProcess.freePort();
         final Process command = new ProcessBuilder(List.of(Path.of(System.getProperty("java.home"), "bin", "java")
                 .toString(), "-cp", System.getProperty("java.class.path"), StreamApp.class.getName(), "broker",
                 "--nodes", "3", "--port", Integer.toString(port), "--dir", dir.resolve("cli").toString()))
                 .redirectErrorStream(true).start();
-        try (BufferedReader out = new BufferedReader(new InputStreamReader(command.getInputStream(),
-                StandardCharsets.UTF_8))) {
-            String line = out.readLine();
-            while (line != null && !line.startsWith("Kafka cluster of")) {
-                line = out.readLine();
+        final List<String> lines = new CopyOnWriteArrayList<>();
+        final Thread reader = new Thread(() -> {
+            try (BufferedReader out = new BufferedReader(new InputStreamReader(command.getInputStream(),
+                    StandardCharsets.UTF_8))) {
+                out.lines().forEach(lines::add);
+            } catch (final IOException e) {
+                lines.add("(output unreadable: " + e.getMessage() + ")");
             }
-            assertThat(line).isEqualTo("Kafka cluster of 3 nodes on 127.0.0.1:" + port + ",127.0.0.1:" + (port + 1)
+        }, "broker-command-output");
+        reader.setDaemon(true);
+        reader.start();
+        try {
+            await().atMost(Duration.ofMinutes(2)).until(() -> lines.stream().anyMatch(l -> l.startsWith("Nodes ")));
+            assertThat(lines).contains("Kafka cluster of 3 nodes on 127.0.0.1:" + port + ",127.0.0.1:" + (port + 1)
                     + ",127.0.0.1:" + (port + 2) + "; Ctrl-C to stop.");
             final List<ProcessHandle> nodes = command.toHandle().children().toList();
             assertThat(nodes).hasSize(3);
+            assertThat(lines).anyMatch(l -> l.contains("2: pid " + nodes.get(1).pid()));
             try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG,
-                    "127.0.0.1:" + (port + 1)))) {
+                    "127.0.0.1:" + port))) {
+                assertThat(admin.describeCluster().nodes().get(30, TimeUnit.SECONDS)).hasSize(3);
+                // One node SIGKILLed: the command starts it again on its data, as a supervisor would.
+                nodes.get(1).destroyForcibly();
+                await().atMost(Duration.ofMinutes(2)).until(() -> lines.stream()
+                        .anyMatch(l -> l.startsWith("Kafka node 2 serves again")));
+                assertThat(lines).anyMatch(l -> l.startsWith("Kafka node 2 (pid " + nodes.get(1).pid() + ") ended"));
                 assertThat(admin.describeCluster().nodes().get(30, TimeUnit.SECONDS)).hasSize(3);
             }
+            final List<ProcessHandle> after = command.toHandle().children().toList();
+            assertThat(after).hasSize(3).doesNotContain(nodes.get(1));
             command.toHandle().destroy();
             assertThat(command.waitFor(2, TimeUnit.MINUTES)).isTrue();
-            assertThat(nodes).noneMatch(ProcessHandle::isAlive);
+            assertThat(after).noneMatch(ProcessHandle::isAlive);
+            assertThat(lines).noneMatch(l -> l.contains("did not start again"));
         } finally {
             command.destroyForcibly();
         }
