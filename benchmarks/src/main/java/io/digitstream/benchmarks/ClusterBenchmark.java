@@ -117,9 +117,9 @@ public final class ClusterBenchmark implements Callable<Integer> {
                 }
                 try (LoadClients clients = new LoadClients(cluster.bootstrapServers())) {
                     final List<Outgoing> measured = StreamBenchmark.images(test, ImageSources.Encoding.BASE64,
-                            MEASURED_ROUND);
+                            ImageSources.LabelMode.INLINE, MEASURED_ROUND);
                     final List<Outgoing> warmUp = StreamBenchmark.images(test, ImageSources.Encoding.BASE64,
-                            WARM_UP_ROUND);
+                            ImageSources.LabelMode.INLINE, WARM_UP_ROUND);
                     for (int round = 0; round < warmUpRounds; round++) {
                         StreamBenchmark.run(clients, warmUp, 0, "warm-up");
                     }

@@ -96,6 +96,11 @@ public final class StreamBenchmark implements Callable<Integer> {
             description = "How the images carry their pixels: base64 (pixelsBase64) or pixels (the number array).")
     private ImageSources.Encoding encoding;
 
+    @Option(names = "--labels", defaultValue = "inline",
+            description = "Where the images' labels travel: inline (in the image), late (on digits.labels, each"
+                    + " after its image, through the label join), mixed (70% inline, 20% late) or none.")
+    private ImageSources.LabelMode labels;
+
     @Option(names = "--bootstrap-servers", paramLabel = "HOST:PORT",
             description = "Use this Kafka instead of starting the embedded broker in this process.")
     private String bootstrapServers;
@@ -169,8 +174,8 @@ public final class StreamBenchmark implements Callable<Integer> {
         try (PerRecordApp app = PerRecordApp.start(config, DigitClassifier.load(model));
                 LoadClients clients = new LoadClients(config.bootstrapServers())) {
             app.awaitRunning(Duration.ofMinutes(1));
-            final List<Outgoing> warmUp = images(test, encoding, WARM_UP_ROUND);
-            final List<Outgoing> measured = images(test, encoding, MEASURED_ROUND);
+            final List<Outgoing> warmUp = images(test, encoding, labels, WARM_UP_ROUND);
+            final List<Outgoing> measured = images(test, encoding, labels, MEASURED_ROUND);
             run(clients, warmUp, 0, "warm-up");
             for (int round = 0; round < rounds; round++) {
                 full.add(run(clients, measured, 0, "full"));
@@ -207,8 +212,8 @@ public final class StreamBenchmark implements Callable<Integer> {
             // 70 MB of messages lived just long enough to be copied by each young collection during
             // it, GC work that belongs to the load generator, not the app. (The checking consumer
             // starts each round at the end of the topic, so repeated ids do not mix rounds.)
-            final List<Outgoing> warmUp = images(test, encoding, WARM_UP_ROUND);
-            final List<Outgoing> measured = images(test, encoding, MEASURED_ROUND);
+            final List<Outgoing> warmUp = images(test, encoding, labels, WARM_UP_ROUND);
+            final List<Outgoing> measured = images(test, encoding, labels, MEASURED_ROUND);
             awaitSettledJit(TimeUnit.SECONDS.toNanos(warmUpSeconds), () -> run(clients, warmUp, 0, "warm-up"));
             // Rounds of the model alone (the app idle) and the app at full load, one after the other:
             // the machine is shared and its speed drifts by 10-20% over minutes, so each round's
@@ -246,9 +251,9 @@ public final class StreamBenchmark implements Callable<Integer> {
                 ? streams.getProperty("commit.interval.ms") + " ms" : "Kafka Streams' default";
         final String commits = config.topology().commitInterval() == null ? kafkaCommits
                 : config.topology().commitInterval().toMillis() + " ms, " + kafkaCommits + " under a backlog";
-        System.out.printf(Locale.ROOT, "%nimages as %s, batch size %d, wait %d ms, %s, commit interval %s,"
+        System.out.printf(Locale.ROOT, "%nimages as %s, labels %s, batch size %d, wait %d ms, %s, commit interval %s,"
                 + " %d stream thread(s), OMP_NUM_THREADS=%s%n",
-                encoding.name().toLowerCase(Locale.ROOT), batch, config.topology().batchWait().toMillis(),
+                encoding.name().toLowerCase(Locale.ROOT), labels.name().toLowerCase(Locale.ROOT), batch, config.topology().batchWait().toMillis(),
                 streams.get("processing.guarantee"), commits, threads,
                 System.getenv().getOrDefault("OMP_NUM_THREADS", "unset"));
         System.out.printf(Locale.ROOT, "(a) model only, %d thread(s)  %,8.0f images/s (median of %d rounds beside the"
@@ -590,14 +595,13 @@ public final class StreamBenchmark implements Callable<Integer> {
         };
     }
 
-    /** {@code count} pixel-array image events from the test set, over and over, with ids unique per call. */
+    /** {@code count} image events from the test set, over and over, with ids unique per call. */
     static List<Outgoing> images(final MnistDataset test, final ImageSources.Encoding encoding,
-            final int count) {
+            final ImageSources.LabelMode labels, final int count) {
         final List<Outgoing> images = new ArrayList<>(count);
         final String run = UUID.randomUUID().toString().substring(0, 8);
         for (int round = 0; images.size() < count; round++) {
-            final List<Outgoing> pass = ImageSources.mnist(test, run + "-" + round, ImageSources.LabelMode.INLINE, round,
-                    encoding);
+            final List<Outgoing> pass = ImageSources.mnist(test, run + "-" + round, labels, round, encoding);
             images.addAll(pass.subList(0, Math.min(pass.size(), count - images.size())));
         }
         return images;

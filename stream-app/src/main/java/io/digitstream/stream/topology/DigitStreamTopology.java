@@ -2,6 +2,7 @@ package io.digitstream.stream.topology;
 
 import java.time.Duration;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
@@ -48,9 +49,10 @@ import io.digitstream.schemas.Topics;
  * <pre>
  * digits.images -> decode-image -> classify (micro-batches) -> digits.predictions (the image's partition)
  *                                            |                 (shadow model's) -> digits.predictions.shadow
- * digits.labels -> check-label ------------> + -> by image id (repartition) -> label-join
- *                          -> accuracy-partials -> accuracy windows -> digits.accuracy
- *                             (per true class and model version)
+ *                                            +- label inline ---------------------------+
+ *                                            +- unlabeled -+                            |
+ * digits.labels -> check-label --------------------------> + -> by image id -> label-join + -> accuracy-partials
+ *                     -> accuracy windows (per true class and model version) -> digits.accuracy
  * </pre>
  *
  * Anything that cannot be read or decoded goes to digits.dlq through {@link DeadLetters}.
@@ -125,16 +127,23 @@ public final class DigitStreamTopology {
                 .stream(Topics.LABELS, Consumed.with(KEYS, JsonSerde.serdeFor(DigitLabel.class)
                         .withMaxBytes(MAX_LABEL_BYTES)).withName("labels"))
                 .process(LabelCheck::new, Named.as(LABEL_CHECK_STAGE));
-        final KStream<String, LabeledPrediction> labeled = predictions
+        // An image that carried its label is counted where it was classified. The predictions of the
+        // others, and the late labels, go through the app's own topic, partitioned by image id: an
+        // image and its label meet in one task whatever partitioner, client library or partition each
+        // producer chose.
+        final KStream<String, LabeledPrediction> labeledInline = predictions
+                .filter((id, both) -> both.live().label() != null, Named.as("labeled-inline"))
+                .flatMapValues(DigitStreamTopology::labeled, Named.as("inline-labels"));
+        final KStream<String, LabeledPrediction> joined = predictions
+                .filter((id, both) -> both.live().label() == null, Named.as("unlabeled"))
                 .mapValues(JoinInput::of, Named.as("predictions-to-join"))
                 .merge(labels, Named.as("predictions-and-labels"))
-                // Through the app's own topic, partitioned by image id: an image and its label meet in
-                // one task whatever partitioner, client library or partition each producer chose.
                 .repartition(Repartitioned.<String, JoinInput>as(JOIN_BY_ID).withKeySerde(KEYS)
                         .withValueSerde(JsonSerde.serdeFor(JoinInput.class)))
                 .process(() -> new LabelJoiner(settings.labelJoinWindow(), settings.maxPendingJoins(), metrics),
                         Named.as(LABEL_JOIN_STAGE), LabelJoiner.AWAITING_LABEL_STORE,
                         LabelJoiner.AWAITING_PREDICTION_STORE);
+        final KStream<String, LabeledPrediction> labeled = labeledInline.merge(joined, Named.as("labeled"));
 
         builder.addStateStore(Stores.keyValueStoreBuilder(
                 Stores.inMemoryKeyValueStore(AccuracyCombiner.PARTIALS_STORE), KEYS,
@@ -159,6 +168,16 @@ public final class DigitStreamTopology {
                 .to(Topics.ACCURACY, Produced.with(KEYS, JsonSerde.serdeFor(ClassAccuracy.class))
                         .withName("accuracy-out"));
         return builder.build();
+    }
+
+    /** The labeled predictions of an image that carried its label: the live model's, and the shadow's. */
+    private static List<LabeledPrediction> labeled(final Classified both) {
+        final Prediction live = both.live();
+        final LabeledPrediction first = new LabeledPrediction(live.id(), live.label(), live.predicted(),
+                live.modelVersion());
+        final Prediction shadow = both.shadow();
+        return shadow == null ? List.of(first) : List.of(first, new LabeledPrediction(shadow.id(), live.label(),
+                shadow.predicted(), shadow.modelVersion()));
     }
 
     /** A sink serde writing one of an image's predictions as JSON; the topology never reads it back. */

@@ -14,14 +14,15 @@ import org.apache.kafka.streams.state.KeyValueStore;
 import io.digitstream.schemas.InvalidMessageException;
 
 /**
- * Joins predictions with their true digits by image id. A prediction whose image carried a label
- * passes straight through; otherwise whichever of prediction and late label comes first waits, up to
- * the join window of wall-clock time, for the other. Both waiting sets are changelogged stores, and
+ * Joins predictions with their true digits by image id. The topology counts an image that carried
+ * its label where it was classified; one that reaches this join all the same passes straight through.
+ * Otherwise whichever of prediction and late label comes first waits, up to the join window of
+ * wall-clock time, for the other. Both waiting sets are changelogged stores, and
  * what expires is counted (labels that never matched, predictions never labeled).
  *
- * <p>Predictions and labels reach it through the app's own repartition topic, partitioned by image id
- * ({@link DigitStreamTopology#JOIN_BY_ID}): an image and its label meet in one task whichever
- * partitioner, client library or explicit partition their producers used.
+ * <p>Unlabeled images' predictions and late labels reach it through the app's own repartition topic,
+ * partitioned by image id ({@link DigitStreamTopology#JOIN_BY_ID}): an image and its label meet in
+ * one task whichever partitioner, client library or explicit partition their producers used.
  *
  * <p>A DSL stream-stream join would do the matching but would not say how much is still waiting or
  * has expired, which an operator watching accuracy needs to know.

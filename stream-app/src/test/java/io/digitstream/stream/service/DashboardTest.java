@@ -90,6 +90,10 @@ class DashboardTest {
                     assertThat(browser.findElements(By.cssSelector("#accuracy-chart path[data-version='"
                             + TestFixtures.MODEL_VERSION + "']"))).hasSize(1);
                     assertThat(text(browser, "model-history")).contains("publish").contains(TestFixtures.MODEL_VERSION);
+                    // The label join's tile (the app also reads what earlier tests left on the broker).
+                    assertThat(text(browser, "labels-waiting")).matches("[\\d,]+");
+                    assertThat(text(browser, "labels-join")).matches("[\\d,]+ predictions waiting for a label;"
+                            + " gave up after the join window: [\\d,]+ labels, [\\d,]+ predictions");
                     // The only instance owns every input partition.
                     assertThat(text(browser, "partitions")).contains(inputPartitions());
                 });
