@@ -63,6 +63,7 @@ public record AppConfig(String bootstrapServers, Path brokerDir, int brokerPort,
     public static final String HTTP_CLASSIFY_ENABLED = "http.classify.enabled";
     public static final String HTTP_CLASSIFY_RATE = "http.classify.rate";
     public static final String HEALTH_STUCK_AFTER_MS = "health.stuck.after.ms";
+    public static final String HEALTH_READY_MAX_BEHIND_MS = "health.ready.max.behind.ms";
     public static final String PARTITIONS = "topic.partitions";
     public static final String REPLICATION_FACTOR = "topic.replication.factor";
     public static final String MIN_INSYNC_REPLICAS = "topic.min.insync.replicas";
@@ -103,6 +104,7 @@ public record AppConfig(String bootstrapServers, Path brokerDir, int brokerPort,
             Map.entry(HTTP_CLASSIFY_ENABLED, "true"),
             Map.entry(HTTP_CLASSIFY_RATE, "20"),
             Map.entry(HEALTH_STUCK_AFTER_MS, "60000"),
+            Map.entry(HEALTH_READY_MAX_BEHIND_MS, "10000"),
             Map.entry(PARTITIONS, "2"),
             Map.entry(REPLICATION_FACTOR, FOLLOW_CLUSTER),
             Map.entry(MIN_INSYNC_REPLICAS, FOLLOW_CLUSTER),
@@ -127,8 +129,9 @@ public record AppConfig(String bootstrapServers, Path brokerDir, int brokerPort,
             Map.entry(ROLLBACK_MAX_DROP, "0.02"));
 
     public static final Set<String> APP_KEYS = Set.of(BROKER_DIR, BROKER_PORT, BROKER_SECURE, MODEL, HTTP_PORT,
-            HTTP_HOST, HTTP_CLASSIFY_ENABLED, HTTP_CLASSIFY_RATE, HEALTH_STUCK_AFTER_MS, PARTITIONS,
-            REPLICATION_FACTOR, MIN_INSYNC_REPLICAS, STARTUP_WAIT_MS, BATCH_SIZE, BATCH_WAIT_MS, OVERLAP_INFERENCE,
+            HTTP_HOST, HTTP_CLASSIFY_ENABLED, HTTP_CLASSIFY_RATE, HEALTH_STUCK_AFTER_MS, HEALTH_READY_MAX_BEHIND_MS,
+            PARTITIONS, REPLICATION_FACTOR, MIN_INSYNC_REPLICAS, STARTUP_WAIT_MS, BATCH_SIZE, BATCH_WAIT_MS,
+            OVERLAP_INFERENCE,
             LABEL_JOIN_WINDOW_MS, ACCURACY_WINDOW_MS, ACCURACY_ADVANCE_MS, ACCURACY_GRACE_MS, ACCURACY_FLUSH_MS,
             IMAGE_MAX_BYTES, BACKLOG_COMMIT_MS, MAX_CLOCK_SKEW_MS, MAX_PENDING_JOINS, PROMOTE_AUTO,
             PROMOTE_MIN_IMAGES, PROMOTE_MAX_DROP, ROLLBACK_AUTO, ROLLBACK_MIN_IMAGES, ROLLBACK_MIN_ACCURACY,
@@ -194,7 +197,8 @@ public record AppConfig(String bootstrapServers, Path brokerDir, int brokerPort,
                 new HttpSettings(settings.get(HTTP_HOST).strip(), (int) nonNegativeLong(settings, HTTP_PORT),
                         bool(settings, HTTP_CLASSIFY_ENABLED), (int) Math.min(Integer.MAX_VALUE,
                                 positiveLong(settings, HTTP_CLASSIFY_RATE)),
-                        Duration.ofMillis(positiveLong(settings, HEALTH_STUCK_AFTER_MS))),
+                        Duration.ofMillis(positiveLong(settings, HEALTH_STUCK_AFTER_MS)),
+                        Duration.ofMillis(positiveLong(settings, HEALTH_READY_MAX_BEHIND_MS))),
                 (int) positiveLong(settings, PARTITIONS), replication, topology, Map.copyOf(kafka),
                 new ModelPolicy(bool(settings, PROMOTE_AUTO), positiveLong(settings, PROMOTE_MIN_IMAGES),
                         fraction(settings, PROMOTE_MAX_DROP), bool(settings, ROLLBACK_AUTO),

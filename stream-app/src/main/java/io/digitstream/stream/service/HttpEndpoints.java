@@ -6,8 +6,10 @@ import java.io.OutputStream;
 import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Semaphore;
@@ -91,6 +93,8 @@ public final class HttpEndpoints implements AutoCloseable {
      * @param registry     what /metrics shows
      * @param state        the Streams state /health reports
      * @param stuck        the partitions making no progress, which /health reports as down
+     * @param backlog      how far behind its input this instance reads (null before it is known), which
+     *                     /health shows and /health/ready judges
      * @param modelVersion the serving model, reported by /health
      * @param feed         what the dashboard shows
      * @param instance     this instance's partitions, which /api/summary shows beside the feed
@@ -98,6 +102,7 @@ public final class HttpEndpoints implements AutoCloseable {
      */
     public static HttpEndpoints start(final HttpSettings settings, final PrometheusMeterRegistry registry,
             final Supplier<KafkaStreams.State> state, final Supplier<List<ProgressWatch.Stuck>> stuck,
+            final Supplier<ProgressWatch.Backlog> backlog,
             final Supplier<String> modelVersion, final DashboardFeed feed, final Supplier<Instance> instance,
             final UnaryOperator<String> canvas) {
         // Read once by the JDK's server when it first starts; a user's own -D setting wins. A request
@@ -113,19 +118,20 @@ public final class HttpEndpoints implements AutoCloseable {
             final HttpServer server = HttpServer.create(new InetSocketAddress(settings.host(), settings.port()), 0);
             server.createContext("/metrics", get(exchange -> send(exchange, OK,
                     "text/plain; version=0.0.4; charset=utf-8", registry.scrape())));
+            // Liveness: the app runs and no partition is stuck. A backlog is not a reason to restart it.
             server.createContext("/health", get(exchange -> {
-                final KafkaStreams.State current = state.get();
-                final List<ProgressWatch.Stuck> stuckNow = stuck.get();
-                final boolean up = (current == KafkaStreams.State.RUNNING || current == KafkaStreams.State.REBALANCING)
-                        && stuckNow.isEmpty();
-                final Map<String, Object> body = new LinkedHashMap<>();
-                body.put("status", up ? "UP" : "DOWN");
-                body.put("streamsState", String.valueOf(current));
-                body.put("modelVersion", modelVersion.get());
-                if (!stuckNow.isEmpty()) {
-                    body.put("stuck", stuckNow);
-                }
-                send(exchange, up ? OK : UNAVAILABLE, JSON, JsonSerde.MAPPER.writeValueAsString(body));
+                final Health health = health(state.get(), stuck.get(), backlog.get(), modelVersion.get(),
+                        settings.readyMaxBehind());
+                send(exchange, health.up() ? OK : UNAVAILABLE, JSON,
+                        JsonSerde.MAPPER.writeValueAsString(health.body("UP", "DOWN", health.up())));
+            }));
+            // Readiness: live, and caught up with its input partitions (a fresh start, a cluster's first
+            // minute or a backlog make it not ready until it is within the set time of their end).
+            server.createContext("/health/ready", get(exchange -> {
+                final Health health = health(state.get(), stuck.get(), backlog.get(), modelVersion.get(),
+                        settings.readyMaxBehind());
+                send(exchange, health.ready() ? OK : UNAVAILABLE, JSON,
+                        JsonSerde.MAPPER.writeValueAsString(health.body("READY", "NOT_READY", health.ready())));
             }));
             server.createContext("/api/summary", get(exchange -> {
                 final ObjectNode body = JsonSerde.MAPPER.valueToTree(feed.snapshot());
@@ -316,5 +322,46 @@ public final class HttpEndpoints implements AutoCloseable {
             tokens--;
             return true;
         }
+    }
+
+    /** What /health and /health/ready see at one moment. */
+    private record Health(KafkaStreams.State state, List<ProgressWatch.Stuck> stuck, ProgressWatch.Backlog backlog,
+            String modelVersion, boolean up, boolean ready, String notReadyBecause) {
+
+        Map<String, Object> body(final String yes, final String no, final boolean ok) {
+            final Map<String, Object> body = new LinkedHashMap<>();
+            body.put("status", ok ? yes : no);
+            body.put("streamsState", String.valueOf(state));
+            body.put("modelVersion", modelVersion);
+            if (backlog != null) {
+                body.put("backlog", backlog);
+            }
+            if (!stuck.isEmpty()) {
+                body.put("stuck", stuck);
+            }
+            if (!ready) {
+                body.put("notReady", notReadyBecause);
+            }
+            return body;
+        }
+    }
+
+    private static Health health(final KafkaStreams.State state, final List<ProgressWatch.Stuck> stuck,
+            final ProgressWatch.Backlog backlog, final String modelVersion, final Duration maxBehind) {
+        final boolean running = state == KafkaStreams.State.RUNNING || state == KafkaStreams.State.REBALANCING;
+        final boolean up = running && stuck.isEmpty();
+        final String notReady;
+        if (!up) {
+            notReady = running ? "partitions make no progress" : "Kafka Streams is " + state;
+        } else if (backlog == null) {
+            notReady = "its input partitions are not checked yet";
+        } else if (backlog.secondsBehind() * 1000 > maxBehind.toMillis()) {
+            notReady = String.format(Locale.ROOT, "%,d records wait on its input partitions, about %.0f s of"
+                    + " reading at %.0f records/s: more than %d s behind (health.ready.max.behind.ms)",
+                    backlog.records(), backlog.secondsBehind(), backlog.recordsPerSecond(), maxBehind.toSeconds());
+        } else {
+            notReady = null;
+        }
+        return new Health(state, stuck, backlog, modelVersion, up, notReady == null, notReady);
     }
 }

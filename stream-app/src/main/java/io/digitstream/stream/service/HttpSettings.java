@@ -11,7 +11,9 @@ import java.time.Duration;
  * @param classifyPerSecond most images {@code /api/classify} takes a second, from all clients together
  * @param stuckAfter        how long records may wait on a partition with nothing committed before
  *                          /health reports it stuck
+ * @param readyMaxBehind    how far behind its input partitions, in seconds of its recent reading
+ *                          rate, an instance may be and still answer /health/ready with 200
  */
 public record HttpSettings(String host, int port, boolean classifyEnabled, int classifyPerSecond,
-        Duration stuckAfter) {
+        Duration stuckAfter, Duration readyMaxBehind) {
 }

@@ -46,6 +46,17 @@ public final class ProgressWatch implements AutoCloseable {
     private record Progress(long committed, long endWhenCommitted, long since) {
     }
 
+    /**
+     * How far behind its input partitions (images and labels) this instance reads at the last check.
+     *
+     * @param records          records on them not yet committed
+     * @param recordsPerSecond how fast its commits advanced over them since the check before
+     * @param secondsBehind    the backlog at that rate (taken as at least one record a second: a backlog
+     *                         that does not move is behind by its size in seconds)
+     */
+    public record Backlog(long records, double recordsPerSecond, double secondsBehind) {
+    }
+
     private static final Logger log = LoggerFactory.getLogger(ProgressWatch.class);
     private static final Duration ADMIN_TIMEOUT = Duration.ofSeconds(10);
 
@@ -57,6 +68,11 @@ public final class ProgressWatch implements AutoCloseable {
     private final Map<TopicPartition, Progress> progress = new HashMap<>();
     private volatile List<Stuck> stuck = List.of();
     private volatile List<PartitionProgress> partitions = List.of();
+    /** Null until the first check has seen the owned partitions. */
+    private volatile Backlog backlog;
+    /** Committed offsets at the last check, for the reading rate. */
+    private Map<TopicPartition, Long> lastCommitted = Map.of();
+    private long lastCheckAt;
     private volatile Consumer<List<PartitionProgress>> onCheck = seen -> {
     };
 
@@ -91,6 +107,11 @@ public final class ProgressWatch implements AutoCloseable {
         this.onCheck = listener;
     }
 
+    /** How far behind its input this instance was at the last check, or null before the first. */
+    public Backlog backlog() {
+        return backlog;
+    }
+
     /** The partitions found stuck at the last check. */
     public List<Stuck> stuck() {
         return stuck;
@@ -103,6 +124,7 @@ public final class ProgressWatch implements AutoCloseable {
             if (partitions.isEmpty()) {
                 stuck = List.of();
                 this.partitions = List.of();
+                backlog = new Backlog(0, 0, 0);
                 onCheck.accept(this.partitions);
                 return;
             }
@@ -142,12 +164,36 @@ public final class ProgressWatch implements AutoCloseable {
             }
         }
         seen.sort(Comparator.comparing(PartitionProgress::partition));
+        backlog = backlog(partitions, committed, ends, now);
         this.partitions = List.copyOf(seen);
         onCheck.accept(this.partitions);
         if (!found.isEmpty()) {
             log.warn("No progress for {}: records wait and nothing was committed for them", found);
         }
         return List.copyOf(found);
+    }
+
+    private Backlog backlog(final Collection<TopicPartition> partitions,
+            final Map<TopicPartition, OffsetAndMetadata> committed,
+            final Map<TopicPartition, ListOffsetsResult.ListOffsetsResultInfo> ends, final long now) {
+        long records = 0;
+        long advanced = 0;
+        final Map<TopicPartition, Long> positions = new HashMap<>();
+        for (final TopicPartition partition : partitions) {
+            final OffsetAndMetadata offset = committed.get(partition);
+            final long position = offset == null ? 0 : offset.offset();
+            records += Math.max(0, ends.get(partition).offset() - position);
+            positions.put(partition, position);
+            final Long before = lastCommitted.get(partition);
+            if (before != null) {
+                advanced += Math.max(0, position - before);
+            }
+        }
+        final double seconds = (now - lastCheckAt) / 1000.0;
+        final double rate = lastCheckAt == 0 || seconds <= 0 ? 0 : advanced / seconds;
+        lastCommitted = positions;
+        lastCheckAt = now;
+        return new Backlog(records, rate, records / Math.max(1, rate));
     }
 
     @Override

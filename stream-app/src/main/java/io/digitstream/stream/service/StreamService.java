@@ -9,6 +9,7 @@ import java.util.Optional;
 import java.util.Properties;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.atomic.AtomicInteger;
 
 import org.apache.kafka.clients.admin.Admin;
@@ -157,7 +158,11 @@ public final class StreamService implements AutoCloseable {
     }
 
     public static StreamService start(final AppConfig requested) {
-        final DigitClassifier local = localModel(requested.model());
+        final StartupSteps steps = new StartupSteps();
+        // Loading the network (native libraries, weights, self-test) takes a core for a second or
+        // more; the cluster contact, topics and releases below mostly wait on the network beside it.
+        final CompletableFuture<DigitClassifier> localLoad = CompletableFuture.supplyAsync(
+                () -> localModel(requested.model()));
         EmbeddedKafkaBroker broker = null;
         ModelFollower follower = null;
         AppConfig config = requested;
@@ -190,8 +195,10 @@ public final class StreamService implements AutoCloseable {
             }
             final Map<String, Object> adminConfig = config.adminConfig();
             ClusterContact.await(adminConfig, config.startupWait());
+            steps.done("cluster contact");
             final Replication replication = TopicSetup.ensureTopics(adminConfig, config.partitions(),
                     config.replication());
+            steps.done("topics");
             // The internal topics (changelogs, repartitioning) replicated as the app's own.
             props.putIfAbsent(StreamsConfig.REPLICATION_FACTOR_CONFIG, Short.toString(replication.factor()));
             props.putIfAbsent(StreamsConfig.topicPrefix(TopicConfig.MIN_IN_SYNC_REPLICAS_CONFIG),
@@ -205,6 +212,9 @@ public final class StreamService implements AutoCloseable {
             follower = new ModelFollower(config.consumerConfig(), config.producerConfig(),
                     Path.of(System.getProperty("java.io.tmpdir"), "digit-stream-releases"),
                     applicationId + "@" + hostName(), registry);
+            steps.done("releases read");
+            final DigitClassifier local = loaded(localLoad);
+            steps.done("local model");
             if (local != null && !follower.hasRelease(local.modelVersion())) {
                 // A model new to the topic, such as one just trained, goes live: the way to deploy by
                 // restarting. One published before is served only if the control record says so.
@@ -212,6 +222,7 @@ public final class StreamService implements AutoCloseable {
                 follower.catchUp();
             }
             final DigitClassifier classifier = follower.initialModel(local).orElse(null);
+            steps.done("model chosen");
             if (classifier == null) {
                 throw new ModelArtifactException("no model artifact at " + requested.model() + " and no live release"
                         + " on " + Topics.MODELS + "; train one with ./run train, or publish one with"
@@ -263,6 +274,7 @@ public final class StreamService implements AutoCloseable {
                     Tags.of("partition", partition.partition()), partition.lag())).toList(), true));
             final String instanceId = props.getProperty(ConsumerConfig.GROUP_INSTANCE_ID_CONFIG);
             final HttpEndpoints http = HttpEndpoints.start(config.http(), registry, streams::state, progress::stuck,
+                    progress::backlog,
                     classifiers::modelVersion, feed, () -> new HttpEndpoints.Instance(instanceId, applicationId,
                             progress.partitions()), png -> {
                         final String id = "canvas-" + java.util.UUID.randomUUID();
@@ -270,10 +282,12 @@ public final class StreamService implements AutoCloseable {
                                 DigitImage.ofPng(id, png, null, System.currentTimeMillis(), "canvas")));
                         return id;
                     });
+            steps.done("clients and HTTP");
             streams.start();
             follower.follow(classifiers, metrics);
-            log.info("Classifying {} with model {} on {}; dashboard on http://localhost:{}/ (also /metrics, /health)",
-                    Topics.IMAGES, classifier.modelVersion(), config.bootstrapServers(), http.port());
+            steps.done("streams started");
+            log.info("Classifying {} with model {} on {}; dashboard on http://localhost:{}/ (also /metrics, /health);"
+                    + " {}", Topics.IMAGES, classifier.modelVersion(), config.bootstrapServers(), http.port(), steps);
             return new StreamService(broker, streams, classifiers, http, config.bootstrapServers(), gcMetrics, metrics,
                     feed, canvas, progress, follower, governor, fatal, security);
         } catch (final RuntimeException e) {
@@ -284,6 +298,15 @@ public final class StreamService implements AutoCloseable {
                 broker.close();
             }
             throw e;
+        }
+    }
+
+    /** The local model loaded beside the start-up, or its failure as the load threw it. */
+    private static DigitClassifier loaded(final CompletableFuture<DigitClassifier> load) {
+        try {
+            return load.join();
+        } catch (final CompletionException e) {
+            throw e.getCause() instanceof RuntimeException cause ? cause : e;
         }
     }
 

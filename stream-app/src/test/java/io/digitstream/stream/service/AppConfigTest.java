@@ -41,14 +41,16 @@ class AppConfigTest {
     @Test
     void guardsAgainstUntrustedClientsByDefault() {
         final AppConfig defaults = AppConfig.load(null, Map.of(), Map.of());
-        assertThat(defaults.http()).isEqualTo(new HttpSettings("localhost", 8080, true, 20, Duration.ofMinutes(1)));
+        assertThat(defaults.http()).isEqualTo(new HttpSettings("localhost", 8080, true, 20, Duration.ofMinutes(1),
+                Duration.ofSeconds(10)));
         assertThat(defaults.topology().maxClockSkew()).isEqualTo(Duration.ofMinutes(5));
         assertThat(defaults.topology().maxPendingJoins()).isEqualTo(200_000);
 
         final AppConfig open = AppConfig.load(null, Map.of("DIGITS_HTTP_HOST", "0.0.0.0"), Map.of(
                 "http.classify.enabled", "false", "http.classify.rate", "5", "health.stuck.after.ms", "5000",
                 "image.max.clock.skew.ms", "0", "label.join.max.pending", "10"));
-        assertThat(open.http()).isEqualTo(new HttpSettings("0.0.0.0", 8080, false, 5, Duration.ofSeconds(5)));
+        assertThat(open.http()).isEqualTo(new HttpSettings("0.0.0.0", 8080, false, 5, Duration.ofSeconds(5),
+                Duration.ofSeconds(10)));
         assertThat(open.topology().maxClockSkew()).isZero();
         assertThat(open.topology().maxPendingJoins()).isEqualTo(10);
         assertThat(open.kafka()).doesNotContainKeys("http.host", "image.max.clock.skew.ms", "label.join.max.pending");

@@ -223,7 +223,7 @@ class DeploymentFilesTest {
         assertThat(config.kafka()).containsEntry("group.instance.id", "digit-stream-0");
         assertThat(config.http().host()).isEqualTo("0.0.0.0");
         assertThat(container.at("/ports/0/containerPort").asInt()).isEqualTo(config.httpPort());
-        assertThat(container.at("/readinessProbe/httpGet/path").asText()).isEqualTo("/health");
+        assertThat(container.at("/readinessProbe/httpGet/path").asText()).isEqualTo("/health/ready");
         assertThat(container.at("/readinessProbe/httpGet/port").asText())
                 .isEqualTo(container.at("/ports/0/name").asText());
         assertThat(set.at("/spec/template/metadata/annotations/prometheus.io~1port").asText())

@@ -26,6 +26,8 @@ class HttpEndpointsTest {
     private final HttpClient client = HttpClient.newHttpClient();
     private final AtomicInteger drawings = new AtomicInteger();
     private final AtomicReference<List<ProgressWatch.Stuck>> stuck = new AtomicReference<>(List.of());
+    private final AtomicReference<ProgressWatch.Backlog> backlog = new AtomicReference<>(
+            new ProgressWatch.Backlog(0, 0, 0));
     private HttpEndpoints http;
 
     @AfterEach
@@ -34,8 +36,9 @@ class HttpEndpointsTest {
     }
 
     private void start(final boolean classifyEnabled, final int perSecond) {
-        http = HttpEndpoints.start(new HttpSettings("localhost", 0, classifyEnabled, perSecond, Duration.ofMinutes(1)),
-                new PrometheusMeterRegistry(PrometheusConfig.DEFAULT), () -> KafkaStreams.State.RUNNING, stuck::get,
+        http = HttpEndpoints.start(new HttpSettings("localhost", 0, classifyEnabled, perSecond, Duration.ofMinutes(1),
+                Duration.ofSeconds(10)), new PrometheusMeterRegistry(PrometheusConfig.DEFAULT),
+                () -> KafkaStreams.State.RUNNING, stuck::get, backlog::get,
                 () -> "v1", null, () -> null, png -> "canvas-" + drawings.incrementAndGet());
     }
 
@@ -90,6 +93,33 @@ class HttpEndpointsTest {
 
         assertThat(send(HttpRequest.newBuilder(uri("/health")).GET())).startsWith("503 ").contains("\"DOWN\"")
                 .contains("digits.images-1").contains("\"committedOffset\":42").contains("\"endOffset\":90");
+    }
+
+    @Test
+    void isReadyOnlyWhenCaughtUpWhileStayingLiveThroughABacklog() throws Exception {
+        start(true, 3);
+        assertThat(send(HttpRequest.newBuilder(uri("/health/ready")).GET())).startsWith("200 ")
+                .contains("\"READY\"");
+
+        // 8,000 records behind at 150 a second: nearly a minute, far more than the 10 s allowed.
+        backlog.set(new ProgressWatch.Backlog(8_000, 150, 8_000 / 150.0));
+        assertThat(send(HttpRequest.newBuilder(uri("/health/ready")).GET())).startsWith("503 ")
+                .contains("\"NOT_READY\"").contains("8,000 records wait").contains("about 53 s")
+                .contains("health.ready.max.behind.ms");
+        assertThat(send(HttpRequest.newBuilder(uri("/health")).GET())).startsWith("200 ").contains("\"UP\"")
+                .contains("\"records\":8000");
+
+        // Not yet checked (a fresh start): not ready, still live.
+        backlog.set(null);
+        assertThat(send(HttpRequest.newBuilder(uri("/health/ready")).GET())).startsWith("503 ")
+                .contains("not checked yet");
+        assertThat(send(HttpRequest.newBuilder(uri("/health")).GET())).startsWith("200 ");
+
+        backlog.set(new ProgressWatch.Backlog(300, 150, 2));
+        assertThat(send(HttpRequest.newBuilder(uri("/health/ready")).GET())).startsWith("200 ");
+        stuck.set(List.of(new ProgressWatch.Stuck("digits.images-1", 42, 90, 75)));
+        assertThat(send(HttpRequest.newBuilder(uri("/health/ready")).GET())).startsWith("503 ")
+                .contains("no progress");
     }
 
     private String post(final String body) throws Exception {

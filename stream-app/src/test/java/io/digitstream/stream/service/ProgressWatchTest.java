@@ -59,8 +59,14 @@ class ProgressWatchTest {
                     assertThat(stuck.endOffset()).isEqualTo(10);
                 });
 
+                assertThat(watch.backlog().records()).isEqualTo(7);
+                // Stuck: no reading rate, so behind by at least its size in seconds.
+                assertThat(watch.backlog().secondsBehind()).isGreaterThanOrEqualTo(7);
+
                 member.commitSync(Map.of(partition, new OffsetAndMetadata(10)));
                 await().atMost(Duration.ofSeconds(30)).until(() -> watch.stuck().isEmpty());
+                await().atMost(Duration.ofSeconds(30)).until(() -> watch.backlog().records() == 0);
+                assertThat(watch.backlog().secondsBehind()).isZero();
                 // Caught up: an idle partition is not stuck, however long nothing is committed.
                 Thread.sleep(STUCK_AFTER.multipliedBy(3).toMillis());
                 assertThat(watch.stuck()).isEmpty();
