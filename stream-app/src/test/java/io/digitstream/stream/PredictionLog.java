@@ -86,6 +86,11 @@ public final class PredictionLog implements AutoCloseable {
         return duplicates;
     }
 
+    /** The predictions read so far, one per id. */
+    public Collection<Prediction> predictions() {
+        return byId.values();
+    }
+
     /** When the newest prediction so far was made. */
     public long newest() {
         return byId.values().stream().mapToLong(Prediction::processingTime).max().orElseThrow();

@@ -14,9 +14,13 @@ import io.digitstream.schemas.Topics;
 
 /**
  * Labeled MNIST test images sent to digits.images at a steady rate on a thread of its own, ids
- * {@code <prefix><n>}, all with one event time (so one day-long accuracy window holds a run).
+ * {@code <prefix><n>}, all with one event time (so one day-long accuracy window holds a run), or
+ * each with the time it was sent ({@link #SENT_AT}), for its latency.
  */
 public final class SteadyImages implements AutoCloseable {
+
+    /** The event time that stamps each image with the moment it is sent. */
+    public static final long SENT_AT = -1;
 
     private final Thread thread;
     private final AtomicBoolean stop = new AtomicBoolean();
@@ -31,7 +35,8 @@ public final class SteadyImages implements AutoCloseable {
                 final String id = prefix + i;
                 final int index = i % test.count();
                 producer.send(new ProducerRecord<>(Topics.IMAGES, id, json(DigitImage.ofPixels(id,
-                        TestFixtures.pixels(index), test.label(index), eventTime, "steady"))));
+                        TestFixtures.pixels(index), test.label(index),
+                        eventTime == SENT_AT ? System.currentTimeMillis() : eventTime, "steady"))));
                 sent.incrementAndGet();
                 final long wait = start + (i + 1) * (1_000_000_000L / perSecond) - System.nanoTime();
                 if (wait > 0) {
@@ -46,7 +51,10 @@ public final class SteadyImages implements AutoCloseable {
         }, "steady-images");
     }
 
-    /** Starts sending {@code count} images, {@code perSecond} a second, through {@code producer}. */
+    /**
+     * Starts sending {@code count} images, {@code perSecond} a second, through {@code producer}, with
+     * {@code eventTime} or {@link #SENT_AT}.
+     */
     public static SteadyImages start(final KafkaProducer<String, String> producer, final String prefix,
             final int count, final int perSecond, final long eventTime) {
         final SteadyImages images = new SteadyImages(producer, prefix, count, perSecond, eventTime);

@@ -266,6 +266,12 @@ public record AppConfig(String bootstrapServers, Path brokerDir, int brokerPort,
         // the commit flushes the producer: lingering up to Kafka Streams' commit interval costs
         // readers nothing and sends a batch per partition per commit instead of one every few
         // milliseconds, less work for the broker and the producers (docs/benchmarks.md).
+        // A transaction's first write to a partition is refused (CONCURRENT_TRANSACTIONS) while the
+        // markers of the one before are still being written, which on a replicated cluster takes a
+        // few hundred milliseconds; the producer's default backoff, growing to a second, made each
+        // commit cycle take seconds there (docs/benchmarks.md).
+        props.putIfAbsent(StreamsConfig.producerPrefix(ProducerConfig.RETRY_BACKOFF_MS_CONFIG), "20");
+        props.putIfAbsent(StreamsConfig.producerPrefix(ProducerConfig.RETRY_BACKOFF_MAX_MS_CONFIG), "100");
         props.putIfAbsent(StreamsConfig.producerPrefix("linger.ms"), exactlyOnce()
                 ? props.getProperty(StreamsConfig.COMMIT_INTERVAL_MS_CONFIG, Long.toString(EXACTLY_ONCE_COMMIT_MS))
                 : "5");

@@ -9,7 +9,6 @@ import java.util.Optional;
 import java.util.Properties;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionException;
 import java.util.concurrent.atomic.AtomicInteger;
 
 import org.apache.kafka.clients.admin.Admin;
@@ -159,10 +158,8 @@ public final class StreamService implements AutoCloseable {
 
     public static StreamService start(final AppConfig requested) {
         final StartupSteps steps = new StartupSteps();
-        // Loading the network (native libraries, weights, self-test) takes a core for a second or
-        // more; the cluster contact, topics and releases below mostly wait on the network beside it.
-        final CompletableFuture<DigitClassifier> localLoad = CompletableFuture.supplyAsync(
-                () -> localModel(requested.model()));
+        final DigitClassifier local = localModel(requested.model());
+        steps.done("local model");
         EmbeddedKafkaBroker broker = null;
         ModelFollower follower = null;
         AppConfig config = requested;
@@ -213,8 +210,6 @@ public final class StreamService implements AutoCloseable {
                     Path.of(System.getProperty("java.io.tmpdir"), "digit-stream-releases"),
                     applicationId + "@" + hostName(), registry);
             steps.done("releases read");
-            final DigitClassifier local = loaded(localLoad);
-            steps.done("local model");
             if (local != null && !follower.hasRelease(local.modelVersion())) {
                 // A model new to the topic, such as one just trained, goes live: the way to deploy by
                 // restarting. One published before is served only if the control record says so.
@@ -298,15 +293,6 @@ public final class StreamService implements AutoCloseable {
                 broker.close();
             }
             throw e;
-        }
-    }
-
-    /** The local model loaded beside the start-up, or its failure as the load threw it. */
-    private static DigitClassifier loaded(final CompletableFuture<DigitClassifier> load) {
-        try {
-            return load.join();
-        } catch (final CompletionException e) {
-            throw e.getCause() instanceof RuntimeException cause ? cause : e;
         }
     }
 

@@ -70,6 +70,13 @@ public final class BatchingClassifier implements Processor<String, DecodedImage,
      * interval matters to.
      */
     static final Duration BACKLOG_AFTER = Duration.ofMillis(500);
+    /**
+     * How long the images just forwarded must have waited, from being sent until this stream thread
+     * read them, for it to count as far behind whatever keeps it: a commit asked after each batch when each commit takes
+     * a second (a loaded replicated cluster) let each transaction carry a few images, and a fresh
+     * cluster fell minutes behind 150 images a second.
+     */
+    static final Duration FAR_BEHIND_AFTER = Duration.ofSeconds(5);
 
     private final ClassifierPool pool;
     private final TopologySettings settings;
@@ -258,7 +265,8 @@ public final class BatchingClassifier implements Processor<String, DecodedImage,
         final Duration commitInterval = settings.commitInterval();
         final long askAt = context.currentSystemTimeMs();
         if (commitInterval != null && askAt - commitAskedAtMs >= commitInterval.toMillis()
-                && !backlogged(now - batch.images().get(0).image().eventTime())) {
+                && !backlogged(now - batch.images().get(0).image().eventTime(),
+                        batch.images().get(0).readAtMs() - batch.images().get(0).image().eventTime())) {
             context.commit();
             commitAskedAtMs = askAt;
         }
@@ -267,10 +275,14 @@ public final class BatchingClassifier implements Processor<String, DecodedImage,
     /**
      * Whether every hand-over for {@link #BACKLOG_AFTER} has found the worker busy with an earlier
      * batch and the images just forwarded, {@code ageMs} old, waited at least as long: a backlog, not
-     * a hiccup. The first hand-over to an idle worker ends it.
+     * a hiccup. The first hand-over to an idle worker ends it. Images that waited {@link
+     * #FAR_BEHIND_AFTER} before this thread read them ({@code unreadMs}) are a backlog whatever holds
+     * the thread back (images dated long ago by their producer, a replay, are taken so too: they wait
+     * Kafka Streams' commit interval instead of the shorter one).
      */
-    private boolean backlogged(final long ageMs) {
-        return busySinceMs >= 0 && context.currentSystemTimeMs() - busySinceMs >= BACKLOG_AFTER.toMillis()
+    private boolean backlogged(final long ageMs, final long unreadMs) {
+        return unreadMs >= FAR_BEHIND_AFTER.toMillis() || busySinceMs >= 0
+                && context.currentSystemTimeMs() - busySinceMs >= BACKLOG_AFTER.toMillis()
                 && ageMs >= BACKLOG_AFTER.toMillis();
     }
 

@@ -107,33 +107,48 @@ class BatchingClassifierTest {
     @Test
     void leavesCommitsToKafkaStreamsWhileItsWorkerHasABacklogOfOldImages() {
         // Each batch queues behind a long forward pass of the worker's, as under a backlog: the
-        // worker is still busy at every hand-over after the first. The images were sent long ago.
+        // worker is still busy at every hand-over after the first. The images were sent a while ago.
         // Nothing slow (a first assertion loads its library) may come between the hand-overs: the
         // worker would catch up.
         for (int batch = 0; batch < 3; batch++) {
             occupyWorker();
-            feed(BATCH, 0L);
+            feed(BATCH, aWhileAgo());
         }
         final boolean askedBeforeTheBacklogLasted = context.committed();
         context.resetCommit();
         context.setCurrentSystemTimeMs(context.currentSystemTimeMs() + 2 * BatchingClassifier.BACKLOG_AFTER.toMillis());
         occupyWorker();
-        feed(BATCH, 0L);
+        feed(BATCH, aWhileAgo());
         forwardAllFed();
         assertThat(askedBeforeTheBacklogLasted).as("asked for a commit before the backlog lasted").isTrue();
         assertThat(context.committed()).as("asked for a commit with a backlog").isFalse();
 
         // Light load: a batch the wait sends off to an idle worker.
-        feed(1, 0L);
+        feed(1, aWhileAgo());
         punctuator(WAIT).getPunctuator().punctuate(context.currentSystemTimeMs());
         assertThat(context.forwarded()).hasSize(fed);
         assertThat(context.committed()).as("asked for a commit under light load").isTrue();
 
         context.resetCommit();
-        feed(1, 0L);
+        feed(1, aWhileAgo());
         punctuator(WAIT).getPunctuator().punctuate(context.currentSystemTimeMs());
         assertThat(context.forwarded()).hasSize(fed);
         assertThat(context.committed()).as("asked again within the commit interval").isFalse();
+    }
+
+    @Test
+    void leavesCommitsToKafkaStreamsWhenItsImagesWaitedSecondsBeforeItReadThem() {
+        // An idle worker, but images that waited long in Kafka: a commit after each batch would let
+        // each transaction carry a few of them when commits are slow.
+        feed(1, System.currentTimeMillis() - 2 * BatchingClassifier.FAR_BEHIND_AFTER.toMillis());
+        punctuator(WAIT).getPunctuator().punctuate(context.currentSystemTimeMs());
+        assertThat(context.forwarded()).hasSize(fed);
+        assertThat(context.committed()).as("asked for a commit though far behind").isFalse();
+    }
+
+    /** Long enough ago to count towards a backlog, not so long ago as to be far behind. */
+    private static long aWhileAgo() {
+        return System.currentTimeMillis() - 2 * BatchingClassifier.BACKLOG_AFTER.toMillis();
     }
 
     @Test
