@@ -251,8 +251,8 @@ public final class StreamBenchmark implements Callable<Integer> {
                 ? streams.getProperty("commit.interval.ms") + " ms" : "Kafka Streams' default";
         final String commits = config.topology().commitInterval() == null ? kafkaCommits
                 : config.topology().commitInterval().toMillis() + " ms, " + kafkaCommits + " under a backlog";
-        System.out.printf(Locale.ROOT, "%nimages as %s, labels %s, batch size %d, wait %d ms, %s, commit interval %s,"
-                + " %d stream thread(s), OMP_NUM_THREADS=%s%n",
+        System.out.printf(Locale.ROOT, "%nimages as %s, labels %s, batch size %d, wait %d ms, %s,"
+                + " commit interval %s, %d stream thread(s), OMP_NUM_THREADS=%s%n",
                 encoding.name().toLowerCase(Locale.ROOT), labels.name().toLowerCase(Locale.ROOT), batch, config.topology().batchWait().toMillis(),
                 streams.get("processing.guarantee"), commits, threads,
                 System.getenv().getOrDefault("OMP_NUM_THREADS", "unset"));

@@ -72,9 +72,9 @@ public final class BatchingClassifier implements Processor<String, DecodedImage,
     static final Duration BACKLOG_AFTER = Duration.ofMillis(500);
     /**
      * How long the images just forwarded must have waited, from being sent until this stream thread
-     * read them, for it to count as far behind whatever keeps it: a commit asked after each batch when each commit takes
-     * a second (a loaded replicated cluster) let each transaction carry a few images, and a fresh
-     * cluster fell minutes behind 150 images a second.
+     * read them, for it to count as far behind whatever keeps it: a commit asked after each batch,
+     * when each commit takes a second (a loaded replicated cluster), let each transaction carry a few
+     * images, and a fresh cluster fell minutes behind 150 images a second.
      */
     static final Duration FAR_BEHIND_AFTER = Duration.ofSeconds(5);
 
@@ -264,9 +264,9 @@ public final class BatchingClassifier implements Processor<String, DecodedImage,
         }
         final Duration commitInterval = settings.commitInterval();
         final long askAt = context.currentSystemTimeMs();
+        final Buffered first = batch.images().get(0);
         if (commitInterval != null && askAt - commitAskedAtMs >= commitInterval.toMillis()
-                && !backlogged(now - batch.images().get(0).image().eventTime(),
-                        batch.images().get(0).readAtMs() - batch.images().get(0).image().eventTime())) {
+                && !backlogged(now - first.image().eventTime(), first.readAtMs() - first.image().eventTime())) {
             context.commit();
             commitAskedAtMs = askAt;
         }
